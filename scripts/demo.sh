@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Set up (first time only) and run the demo: the bundled banking suite, baseline vs candidate.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$ROOT/scripts/setup.sh"
+cd "$ROOT"
+exec callgate demo "$@"

@@ -1,0 +1,300 @@
+"""callgate's own voice agent: VAD -> end of turn -> ASR -> dialogue policy -> tools -> TTS.
+
+Every stage is a real engine chosen by the variant; every stage also advances the virtual clock by a
+seeded latency, so timing metrics reflect the variant's settings while the run stays reproducible.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+
+from callgate.agents.policy import (
+    POLICIES,
+    TOOLSETS,
+    PolicyInput,
+    PolicyReply,
+    PolicySession,
+    ToolBackend,
+    ToolResult,
+)
+from callgate.agents.voice import AGENTS, AgentCall, CallSetup, Reply
+from callgate.simulation.env import CallEnv
+from callgate.simulation.latency import LatencySampler
+from callgate.simulation.track import speech_extent
+from callgate.speech.audio import Audio
+from callgate.speech.engines import get_asr, get_tts, get_vad
+from callgate.speech.protocols import ASRHints
+from callgate.speech.respell import respell_for_tts
+from callgate.traces.model import AgentTurnTrace, ASRTrace, PolicyTrace, ToolCallTrace
+from callgate.traces.recorder import CallRecorder
+from callgate.variants.model import Variant
+
+ASR_PAD_S = 0.15  # audio kept around a detected segment, as streaming ASR front ends do
+
+
+class PipelineAgent:
+    kind = "pipeline"
+
+    def __init__(self, variant: Variant, env: CallEnv) -> None:
+        self.variant = variant
+        self.env = env
+        self.asr = get_asr(variant.asr.engine, **variant.asr.params)
+        self.tts = get_tts(variant.tts.engine, **variant.tts.params)
+        self.vad = get_vad(variant.vad.engine, **variant.vad.params)
+        params: dict[str, Any] = {"version": variant.policy.version}
+        params["max_failures"] = variant.routing.transfer_after_failures
+        params.update(variant.policy.params)
+        if env.models_dir is not None:
+            params.setdefault("cache_dir", str(env.models_dir))
+        self.policy = POLICIES.create(variant.policy.name, **params)
+        self.hints = ASRHints(tuple(variant.asr.hints.vocabulary), variant.asr.hints.prompt)
+
+    def engines(self) -> dict[str, str]:
+        v = self.variant
+        return {
+            "asr": f"{self.asr.identity()} hints={self.hints.key()}",
+            "tts": f"{self.tts.identity()} voice={v.tts.voice} rate={v.tts.rate}",
+            "vad": self.vad.identity(),
+            "policy": self.policy.identity(),
+            "tools": f"{self.variant.tools.toolset}/{self.variant.tools.schema_version}",
+        }
+
+    def open_call(self, setup: CallSetup, recorder: CallRecorder) -> AgentCall:
+        tools = TOOLSETS.create(
+            self.variant.tools.toolset,
+            initial_state=setup.initial_state,
+            **self.variant.tools.params,
+        )
+        rng = np.random.default_rng([setup.seed, 0xA6E7])
+        return _PipelineCall(self, self.policy.start(), tools, recorder, LatencySampler(rng))
+
+
+class _TimedTools:
+    """The tools as the policy sees them: each call is recorded and advances the virtual clock."""
+
+    def __init__(self, owner: _PipelineCall, turn: int, start: float) -> None:
+        self.owner = owner
+        self.turn = turn
+        self.cursor = start
+        self.indices: list[int] = []
+
+    def call(self, name: str, args: dict[str, Any]) -> ToolResult:
+        c = self.owner
+        with c.env.stopwatch.time("tools"):
+            result = c.tools.call(name, dict(args))
+        start = self.cursor
+        self.cursor += c.latency.sample(c.agent.variant.tools.latency)
+        index = len(c.rec.tool_calls)
+        c.rec.add_tool_call(
+            ToolCallTrace(
+                index=index,
+                turn=self.turn,
+                tool=name,
+                args=dict(args),
+                ok=result.ok,
+                result=result.result,
+                error=result.error,
+                start=round(start, 6),
+                end=round(self.cursor, 6),
+            )
+        )
+        c.rec.event(start, "tool_start", self.turn, tool=name)
+        c.rec.event(self.cursor, "tool_end", self.turn, tool=name, ok=result.ok)
+        self.indices.append(index)
+        return result
+
+
+class _PipelineCall:
+    def __init__(
+        self,
+        agent: PipelineAgent,
+        session: PolicySession,
+        tools: ToolBackend,
+        recorder: CallRecorder,
+        latency: LatencySampler,
+    ) -> None:
+        self.agent = agent
+        self.env = agent.env
+        self.session = session
+        self.tools = tools
+        self.rec = recorder
+        self.latency = latency
+        self.pending: Reply | None = None  # the latest reply, which new speech may drop or cut
+        self.ended = False
+
+    # -- AgentCall ---------------------------------------------------------------------------
+
+    def start(self, t: float) -> list[Reply]:
+        return [self._respond(PolicyInput("start"), t, trigger="start")]
+
+    def hear(self, audio: Audio, start: float) -> list[Reply]:
+        if self.ended:
+            return []
+        v = self.agent.variant
+        with self.env.stopwatch.time("vad"):
+            segments = self.agent.vad.speech_segments(audio)
+        turns = _group(segments, v.turn.end_of_turn_silence_ms / 1000.0)
+        replies: list[Reply] = []
+        for a, b in turns:
+            self._caller_speaks(start + a, start + b)
+            if self.ended:
+                break
+            eot = start + b + v.turn.end_of_turn_silence_ms / 1000.0
+            index = self.rec.next_turn_index()
+            self.rec.event(eot, "end_of_turn", index)
+            clip = audio.slice(max(0.0, a - ASR_PAD_S), b + ASR_PAD_S)
+            with self.env.stopwatch.time("asr"):
+                result, _hit = self.env.cache.transcribe(self.agent.asr, clip, self.agent.hints)
+            asr_done = eot + self.latency.sample(v.asr.latency, audio_s=clip.duration)
+            self.rec.event(asr_done, "asr_final", index, text=result.text)
+            asr = ASRTrace(
+                text=result.text,
+                confidence=round(result.confidence, 6),
+                engine=v.asr.engine,
+                audio_start=round(start + max(0.0, a - ASR_PAD_S), 6),
+                audio_end=round(start + min(audio.duration, b + ASR_PAD_S), 6),
+            )
+            reply = self._respond(
+                PolicyInput("utterance", result.text, result.confidence),
+                asr_done,
+                trigger="utterance",
+                heard=(start + a, start + b),
+                eot=eot,
+                asr=asr,
+            )
+            replies.append(reply)
+        return replies
+
+    def idle(self, since: float, until: float, max_replies: int = 10) -> list[Reply]:
+        replies: list[Reply] = []
+        timeout = self.agent.variant.turn.no_input_timeout_s
+        t = since
+        while not self.ended and len(replies) < max_replies and t + timeout <= until:
+            fire = t + timeout
+            self.rec.event(fire, "no_input_timeout", self.rec.next_turn_index())
+            reply = self._respond(PolicyInput("silence"), fire, trigger="silence")
+            replies.append(reply)
+            t = reply.turn.playback_end or fire
+        return replies
+
+    def finish(self) -> dict[str, Any]:
+        self.ended = True
+        return self.tools.state()
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _caller_speaks(self, onset: float, offset: float) -> None:
+        """New caller speech reaches the agent: drop a reply not yet spoken, or barge in."""
+        reply, turn = self.pending, self.agent.variant.turn
+        if reply is None or reply.turn.first_byte is None or reply.turn.playback_end is None:
+            return
+        t = reply.turn
+        first_byte, playback_end = reply.turn.first_byte, reply.turn.playback_end
+        if onset < first_byte:
+            t.discarded = True
+            t.playback_end = None
+            self.rec.event(onset, "reply_discarded", t.index)
+            return
+        if onset >= playback_end or not turn.barge_in:
+            return
+        if offset - onset < turn.barge_in_min_speech_ms / 1000.0:
+            return  # too short to count as an interruption (a cough, "mm-hm")
+        detected = onset + turn.barge_in_min_speech_ms / 1000.0
+        cut = detected + turn.barge_in_stop_ms / 1000.0
+        if cut >= playback_end:
+            return
+        t.interrupted = True
+        t.playback_end = round(cut, 6)
+        self.rec.event(detected, "barge_in", t.index)
+        self.rec.event(cut, "agent_cut", t.index)
+
+    def _respond(
+        self,
+        inp: PolicyInput,
+        t0: float,
+        *,
+        trigger: Literal["start", "utterance", "silence"],
+        heard: tuple[float, float] | None = None,
+        eot: float | None = None,
+        asr: ASRTrace | None = None,
+    ) -> Reply:
+        v = self.agent.variant
+        index = self.rec.next_turn_index()
+        self.rec.event(t0, "policy_start", index)
+        think = self.latency.sample(v.policy.latency, chars=len(inp.text))
+        tools = _TimedTools(self, index, t0 + think)
+        with self.env.stopwatch.time("policy"):
+            out: PolicyReply = self.session.respond(inp, tools)
+        policy_end = tools.cursor
+        self.rec.event(policy_end, "policy_end", index, action=out.action)
+        tts_text = respell_for_tts(out.text)
+        audio = None
+        ref = None
+        first_byte = first_audible = playback_end = None
+        if tts_text.strip():
+            with self.env.stopwatch.time("tts_agent"):
+                audio, ref, _hit = self.env.cache.synthesize(
+                    self.agent.tts, tts_text, v.tts.voice, v.tts.rate
+                )
+            first_byte = policy_end + self.latency.sample(v.tts.latency, chars=len(tts_text))
+            lead, _ = speech_extent(audio)
+            first_audible = first_byte + lead
+            playback_end = first_byte + audio.duration
+            self.rec.event(first_byte, "agent_first_byte", index)
+            self.rec.event(first_audible, "agent_audible", index)
+            self.rec.event(playback_end, "agent_speech_end", index)
+        turn = AgentTurnTrace(
+            index=index,
+            trigger=trigger,
+            heard_start=_r(heard[0]) if heard else None,
+            heard_end=_r(heard[1]) if heard else None,
+            end_of_turn=_r(eot),
+            asr=asr,
+            policy=PolicyTrace(
+                action=out.action,
+                intent=out.intent,
+                intent_confidence=_r(out.intent_confidence),
+                slots=dict(out.slots),
+            ),
+            tool_calls=tools.indices,
+            reply_text=out.text,
+            tts_text=tts_text,
+            reply_audio=ref,
+            policy_start=_r(t0),
+            policy_end=_r(policy_end),
+            first_byte=_r(first_byte),
+            first_audible=_r(first_audible),
+            playback_end=_r(playback_end),
+            end_call=out.end_call,
+            transferred=out.transferred,
+        )
+        self.rec.add_turn(turn)
+        if out.transferred:
+            self.rec.event(playback_end or policy_end, "transfer", index)
+        if out.end_call:
+            self.ended = True
+        reply = Reply(turn, audio)
+        self.pending = reply
+        return reply
+
+
+def _group(segments: list[tuple[float, float]], eot_s: float) -> list[tuple[float, float]]:
+    """Merge VAD segments into user turns: a gap shorter than the end-of-turn wait joins them."""
+    turns: list[tuple[float, float]] = []
+    for a, b in segments:
+        if turns and a - turns[-1][1] < eot_s:
+            turns[-1] = (turns[-1][0], b)
+        else:
+            turns.append((a, b))
+    return turns
+
+
+def _r(x: float | None) -> float | None:
+    return None if x is None else round(x, 6)
+
+
+@AGENTS.register("pipeline")
+def _make_pipeline(variant: Variant, env: CallEnv) -> PipelineAgent:
+    return PipelineAgent(variant, env)

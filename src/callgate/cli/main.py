@@ -1,0 +1,307 @@
+"""``callgate``: simulate calls, then (in later commands) score, compare, gate and report.
+
+Every user error is one line on stderr and exit code 2; a run interrupted with Ctrl-C keeps every
+finished call and resumes when the same command is run again.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from callgate.errors import UsageError
+
+app = typer.Typer(
+    help=(
+        "callgate tells whether a tuned voice agent (the candidate) is really better than the one "
+        "in "
+        "production (the baseline): it simulates calls with real speech over degraded phone lines, "
+        "cohort by cohort, offline and reproducibly.\n\n"
+        "Start with `callgate demo`, then `callgate calls` to read what happened."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+# Wide enough for call tables when output goes to a file or a CI log (rich assumes 80 columns).
+_WIDTH = None if sys.stdout.isatty() else 160
+err = Console(stderr=True, width=_WIDTH)
+out = Console(width=_WIDTH)
+
+StoreOpt = Annotated[
+    Path,
+    typer.Option(
+        "--store", envvar="CALLGATE_STORE", help="Store folder (SQLite + audio).", show_default=True
+    ),
+]
+DEFAULT_STORE = Path("callgate-store")
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+    )
+
+
+def _do_run(
+    store_dir: Path,
+    suite: str,
+    variants: list[str],
+    grid: str,
+    cohort: list[str],
+    scenario: list[str],
+    split: str,
+    repeats: int,
+    seed: int,
+    workers: int | None,
+    executor: str,
+) -> int:
+    from callgate.execution import preflight
+    from callgate.execution.runner import RunRequest, execute, plan
+    from callgate.scenarios.load import load_suite
+    from callgate.store.db import Store
+    from callgate.variants.load import load_variants
+
+    if split not in ("dev", "holdout", "all"):
+        raise UsageError("must be dev, holdout or all", field="--split")
+    if workers is not None and workers < 1:
+        raise UsageError("must be at least 1", field="--workers")
+    loaded_suite = load_suite(suite)
+    loaded_variants = load_variants(variants)
+    run_plan = plan(
+        RunRequest(loaded_suite, loaded_variants, grid, cohort, scenario, split, repeats, seed)
+    )
+    preflight.check(loaded_suite, loaded_variants, run_plan)
+    store = Store.open(store_dir)  # only now: bad input never creates a store or a run
+    n_variants = len(loaded_variants)
+    err.print(
+        f"run [bold]{run_plan.run_id}[/]: {len(run_plan.jobs)} calls "
+        f"({len(run_plan.jobs) // n_variants} per variant x {n_variants} variants), "
+        f"suite {loaded_suite.suite.name}, grid {grid}, seed {seed}",
+        highlight=False,
+    )
+    t0 = time.perf_counter()
+    with _progress() as progress:
+        task = progress.add_task("calls", total=len(run_plan.jobs))
+
+        def on_start(total: int, already: int) -> None:
+            if already:
+                err.print(f"resuming: {already} calls already stored", highlight=False)
+            progress.update(task, completed=already)
+
+        def on_call(_cid: str, failure: str | None) -> None:
+            progress.advance(task)
+            if failure:
+                progress.console.print(
+                    f"[red]call failed:[/] {failure.splitlines()[0]}", highlight=False
+                )
+
+        outcome = execute(
+            store, run_plan, executor=executor, workers=workers, on_start=on_start, on_call=on_call
+        )
+    wall = time.perf_counter() - t0
+    stored = len(store.stored_call_ids(run_plan.run_id))
+    audio_s = sum(t.duration_s for t in store.calls(run_plan.run_id)) if outcome.done else 0.0
+    out.print(
+        f"run {run_plan.run_id}: {stored}/{outcome.planned} calls stored in {store.root.resolve()}",
+        highlight=False,
+    )
+    speed = f", {audio_s / wall:.1f} s of call per wall second" if outcome.done and wall > 0 else ""
+    out.print(f"took {wall:.1f} s for {outcome.done} new calls{speed}", highlight=False)
+    if outcome.interrupted:
+        err.print("interrupted: finished calls are stored; run the same command again to resume")
+        return 130
+    if outcome.failed:
+        first = next(iter(outcome.failed.values()))
+        err.print(
+            f"{len(outcome.failed)} calls failed; first error:\n{first}",
+            highlight=False,
+            markup=False,
+        )
+        return 1
+    return 0
+
+
+@app.command()
+def run(
+    variant: Annotated[
+        list[str],
+        typer.Option(
+            "--variant",
+            "-v",
+            help="Variant file or bundled name; repeat per variant: -v baseline -v candidate.",
+        ),
+    ],
+    suite: Annotated[
+        str, typer.Option(help="Suite file, folder or bundled suite name.")
+    ] = "banking",
+    grid: Annotated[
+        str, typer.Option(help="Named cohort grid of the suite (e.g. default, full).")
+    ] = "default",
+    cohort: Annotated[
+        list[str],
+        typer.Option(
+            "--cohort",
+            "-c",
+            help="Only cohorts with tag=value[,value] (repeatable, ANDed): -c accent=scottish.",
+        ),
+    ] = [],  # noqa: B006
+    scenario: Annotated[
+        list[str], typer.Option("--scenario", "-s", help="Only these scenario ids (repeatable).")
+    ] = [],  # noqa: B006
+    split: Annotated[str, typer.Option(help="dev, holdout or all.")] = "all",
+    repeats: Annotated[
+        int, typer.Option(help="Calls per scenario and cohort (different seeds).")
+    ] = 1,
+    seed: Annotated[
+        int, typer.Option(help="Run seed: same seed and inputs give identical traces.")
+    ] = 0,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes (default: one per core).")
+    ] = None,
+    executor: Annotated[str, typer.Option(help="local (process pool) or inline.")] = "local",
+    store: StoreOpt = DEFAULT_STORE,
+) -> None:
+    """Simulate every (scenario, cohort, variant, repeat) call of a suite and store the traces.
+
+    The run id is derived from the inputs: running the same command again resumes the run and
+    stores each missing call exactly once.
+
+    Example: callgate run -v baseline -v candidate --grid default -c channel=phone
+    """
+    raise typer.Exit(
+        _do_run(
+            store, suite, variant, grid, cohort, scenario, split, repeats, seed, workers, executor
+        )
+    )
+
+
+@app.command()
+def demo(
+    grid: Annotated[
+        str, typer.Option(help="default (minutes on 2 cores) or full (every cohort).")
+    ] = "default",
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes (default: one per core).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Run seed.")] = 0,
+    store: StoreOpt = DEFAULT_STORE,
+) -> None:
+    """Run the bundled banking suite for the bundled baseline and candidate agents."""
+    t0 = time.perf_counter()
+    code = _do_run(
+        store, "banking", ["baseline", "candidate"], grid, [], [], "all", 1, seed, workers, "local"
+    )
+    out.print(
+        f"demo finished in {time.perf_counter() - t0:.1f} s. Next: callgate calls --store {store}",
+        highlight=False,
+    )
+    raise typer.Exit(code)
+
+
+@app.command()
+def runs(store: StoreOpt = DEFAULT_STORE) -> None:
+    """List the runs in the store."""
+    from rich.table import Table
+
+    from callgate.store.db import Store
+
+    st = Store.open(store, create=False)
+    table = Table()
+    for col in ("run", "suite", "variants", "grid", "seed", "stored", "state", "wall s"):
+        table.add_column(col)
+    for r in st.runs():
+        state = "complete" if r.finished else "partial"
+        table.add_row(
+            r.run_id,
+            r.spec["suite"],
+            ",".join(r.spec["variants"]),
+            r.spec["grid"],
+            str(r.spec["seed"]),
+            f"{r.stored}/{r.planned}",
+            state,
+            f"{r.wall_s:.1f}",
+        )
+    out.print(table)
+
+
+@app.command()
+def calls(
+    call_id: Annotated[
+        str | None, typer.Argument(help="A call id (or prefix) to show in full.")
+    ] = None,
+    run_id: Annotated[
+        str | None, typer.Option("--run", help="Run id or prefix (default: latest).")
+    ] = None,
+    variant: Annotated[str | None, typer.Option(help="Only this variant.")] = None,
+    scenario: Annotated[str | None, typer.Option(help="Only this scenario id.")] = None,
+    timeline: Annotated[
+        bool, typer.Option(help="With a call id: print every event on the virtual clock.")
+    ] = False,
+    store: StoreOpt = DEFAULT_STORE,
+) -> None:
+    """List a run's calls, or show one call's trace: what the caller said, what the agent heard,
+    decided, called and said, on the virtual clock."""
+    from callgate.cli.show import calls_table, print_call, print_timeline
+    from callgate.store.db import Store
+
+    st = Store.open(store, create=False)
+    row = st.run(run_id) if run_id else st.latest_run()
+    if call_id:
+        trace = st.call(row.run_id, call_id)
+        print_call(out, trace)
+        if timeline:
+            print_timeline(out, trace)
+        return
+    traces = [t for t in st.calls(row.run_id, variant) if scenario in (None, t.scenario_id)]
+    out.print(calls_table(traces))
+    out.print(f"{len(traces)} calls in run {row.run_id}", highlight=False)
+
+
+def main() -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        app(standalone_mode=False)
+    except UsageError as exc:
+        err.print(f"callgate: error: {exc.one_line()}", highlight=False, markup=False)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors carry their own exit code
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Running many calls: executors (one machine now, a cluster later) and resumable runs."""

@@ -1,0 +1,103 @@
+"""Executors run call jobs and hand back results as they finish.
+
+``inline`` runs in the calling process (tests, debugging); ``local`` uses a pool of worker
+processes on this machine. A distributed executor (Ray) fills the same protocol: results must be
+idempotent because the store deduplicates by call id.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any, Protocol, TypeVar
+
+from callgate.registry import Registry
+
+J = TypeVar("J")
+R = TypeVar("R")
+
+
+class Executor(Protocol):
+    name: str
+
+    def map_unordered(
+        self,
+        fn: Callable[[Any], Any],
+        jobs: Iterable[Any],
+        initializer: Callable[..., None] | None = None,
+        initargs: tuple[Any, ...] = (),
+    ) -> Iterator[Any]: ...
+
+
+EXECUTORS: Registry[Executor] = Registry("executor")
+
+
+class InlineExecutor:
+    name = "inline"
+
+    def map_unordered(self, fn, jobs, initializer=None, initargs=()):  # type: ignore[no-untyped-def,unused-ignore]
+        if initializer is not None:
+            initializer(*initargs)
+        for job in jobs:
+            yield fn(job)
+
+
+def _limit_threads() -> None:
+    # Each worker gets one core's worth of math threads; N workers then share the machine fairly.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+
+
+def _init_worker(initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
+    # Ctrl-C is the parent's to handle: it stops handing out work and keeps what is finished.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _limit_threads()
+    if initializer is not None:
+        initializer(*initargs)
+
+
+class LocalExecutor:
+    """A process pool. Workers are spawned (not forked) so native model runtimes start clean."""
+
+    name = "local"
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = max(1, workers or os.cpu_count() or 1)
+
+    def map_unordered(self, fn, jobs, initializer=None, initargs=()):  # type: ignore[no-untyped-def,unused-ignore]
+        pending: set[Future[Any]] = set()
+        it = iter(jobs)
+        ctx = mp.get_context("spawn")
+        pool = ProcessPoolExecutor(
+            self.workers, mp_context=ctx, initializer=_init_worker, initargs=(initializer, initargs)
+        )
+        try:
+            # Keep a short queue per worker so an interrupt loses little queued work.
+            for job in it:
+                pending.add(pool.submit(fn, job))
+                if len(pending) >= self.workers * 2:
+                    break
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    yield fut.result()
+                    nxt = next(it, None)
+                    if nxt is not None:
+                        pending.add(pool.submit(fn, nxt))
+        finally:
+            for fut in pending:
+                fut.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+@EXECUTORS.register("inline")
+def _inline(workers: int | None = None) -> InlineExecutor:
+    return InlineExecutor()
+
+
+@EXECUTORS.register("local")
+def _local(workers: int | None = None) -> LocalExecutor:
+    return LocalExecutor(workers)

@@ -1,0 +1,181 @@
+"""Plan a run (suite x grid x variants x repeats), then execute it resumably into the store."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from callgate.errors import UsageError
+from callgate.execution.executors import EXECUTORS
+from callgate.scenarios.cohorts import expand, parse_filters, select
+from callgate.scenarios.load import LoadedSuite
+from callgate.simulation.call import CallJob, call_id, call_seed
+from callgate.store.db import Store
+from callgate.variants.load import LoadedVariant
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    suite: LoadedSuite
+    variants: list[LoadedVariant]
+    grid: str = "default"
+    cohort: list[str] = field(default_factory=list)
+    scenarios: list[str] = field(default_factory=list)
+    split: str = "all"
+    repeats: int = 1
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    run_id: str
+    spec: dict[str, Any]
+    jobs: list[CallJob]
+
+
+def plan(req: RunRequest) -> RunPlan:
+    if req.repeats < 1:
+        raise UsageError("must be at least 1", field="--repeats")
+    if not req.variants:
+        raise UsageError("give at least one variant", field="--variant")
+    suite = req.suite.suite
+    cells = select(
+        expand(suite, req.grid),
+        cohort=parse_filters(req.cohort),
+        scenarios=req.scenarios,
+        split=req.split,
+    )
+    if not cells:
+        raise UsageError("no scenario matches the filters", field="--cohort")
+    spec = {
+        "suite": suite.name,
+        "suite_path": str(req.suite.path),
+        "suite_hash": req.suite.content_hash,
+        "variants": {lv.variant.name: lv.content_hash for lv in req.variants},
+        "variant_specs": {
+            lv.variant.name: lv.variant.model_dump(mode="json") for lv in req.variants
+        },
+        "grid": req.grid,
+        "cohort": sorted(req.cohort),
+        "scenarios": sorted(req.scenarios),
+        "split": req.split,
+        "repeats": req.repeats,
+        "seed": req.seed,
+    }
+    identity = {k: v for k, v in spec.items() if k not in ("suite_path", "variant_specs")}
+    run_id = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
+    jobs: list[CallJob] = []
+    for cell in cells:
+        state = _merge(copy.deepcopy(suite.fixtures[cell.scenario.fixture]), cell.scenario.state)
+        for repeat in range(req.repeats):
+            seed = call_seed(req.seed, cell.scenario.id, cell.cohort_id, repeat)
+            for lv in req.variants:
+                v = lv.variant
+                jobs.append(
+                    CallJob(
+                        run_id=run_id,
+                        call_id=call_id(run_id, cell.scenario.id, cell.cohort_id, v.name, repeat),
+                        suite=suite.name,
+                        cell=cell,
+                        variant=v,
+                        repeat=repeat,
+                        seed=seed,
+                        initial_state=state,
+                        suite_reactions=list(suite.reactions),
+                    )
+                )
+    return RunPlan(run_id, spec, jobs)
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+    return base
+
+
+# -- execution -----------------------------------------------------------------------------------
+
+_worker_env: Any = None
+
+
+def _init(store_root: str) -> None:
+    global _worker_env
+    from callgate.plugins import load_builtins
+    from callgate.simulation.env import CallEnv
+
+    load_builtins()
+    _worker_env = CallEnv.at(Path(store_root))
+
+
+def _run_one(job: CallJob) -> tuple[str, str | None, str | None]:
+    """Returns (call_id, trace JSON, error). Errors travel back as text so one bad call does not
+    take the run down; the call stays unstored and a re-run retries it."""
+    from callgate.simulation.call import simulate
+
+    try:
+        trace = simulate(job, _worker_env)
+        return job.call_id, trace.model_dump_json(), None
+    except Exception as exc:
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        return job.call_id, None, f"{detail}\n{traceback.format_exc(limit=6)}"
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    planned: int
+    already: int
+    done: int
+    failed: dict[str, str]
+    wall_s: float
+    interrupted: bool = False
+
+
+def execute(
+    store: Store,
+    run_plan: RunPlan,
+    *,
+    executor: str = "local",
+    workers: int | None = None,
+    on_start: Callable[[int, int], None] | None = None,
+    on_call: Callable[[str, str | None], None] | None = None,
+) -> RunOutcome:
+    from callgate.traces.model import CallTrace
+
+    store.ensure_run(run_plan.run_id, run_plan.spec, len(run_plan.jobs))
+    have = store.stored_call_ids(run_plan.run_id)
+    todo = [j for j in run_plan.jobs if j.call_id not in have]
+    if on_start:
+        on_start(len(run_plan.jobs), len(run_plan.jobs) - len(todo))
+    outcome = RunOutcome(
+        run_plan.run_id, len(run_plan.jobs), len(run_plan.jobs) - len(todo), 0, {}, 0.0
+    )
+    t0 = time.perf_counter()
+    ex = EXECUTORS.create(executor, workers=workers)
+    try:
+        for cid, blob, err in ex.map_unordered(_run_one, todo, _init, (str(store.root),)):
+            if blob is not None:
+                store.put_call(CallTrace.model_validate_json(blob))
+                outcome.done += 1
+            else:
+                outcome.failed[cid] = err or "unknown error"
+            if on_call:
+                on_call(cid, err)
+    except KeyboardInterrupt:
+        outcome.interrupted = True
+    finally:
+        outcome.wall_s = time.perf_counter() - t0
+        store.add_wall(run_plan.run_id, outcome.wall_s)
+    if not outcome.interrupted and len(store.stored_call_ids(run_plan.run_id)) == outcome.planned:
+        store.mark_finished(run_plan.run_id)
+    return outcome

@@ -1,0 +1,116 @@
+"""Fan scenarios out over a cohort grid and filter the cells to run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from callgate.errors import UsageError
+from callgate.scenarios.model import ChannelSpec, NoiseSpec, Scenario, Suite, VoiceSpec
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One scenario in one cohort (voice x noise x channel)."""
+
+    scenario: Scenario
+    voice_name: str
+    voice: VoiceSpec
+    noise_name: str
+    noise: NoiseSpec
+    channel_name: str
+    channel: ChannelSpec
+    cohort_id: str
+    tags: dict[str, str]
+
+
+def cohort_tags(
+    scenario: Scenario,
+    voice_name: str,
+    voice: VoiceSpec,
+    noise_name: str,
+    noise: NoiseSpec,
+    channel_name: str,
+) -> dict[str, str]:
+    """Every tag a cohort slice can be cut on; scenario tags come last and cannot shadow these."""
+    tool_path = ">".join(t.tool for t in scenario.expect.tools) or "none"
+    tags = {
+        "locale": voice.locale,
+        "voice": voice_name,
+        "accent": voice.accent,
+        "noise": noise_name,
+        "snr_db": "none" if noise.snr_db is None else f"{noise.snr_db:g}",
+        "channel": channel_name,
+        "call_type": scenario.call_type,
+        "tool_path": tool_path,
+        "outcome": scenario.expect.label,
+        "split": scenario.split,
+    }
+    tags.update(scenario.tags)
+    return tags
+
+
+def expand(suite: Suite, grid: str) -> list[Cell]:
+    if grid not in suite.grids:
+        known = ", ".join(sorted(suite.grids))
+        raise UsageError(f"unknown grid {grid!r} in suite {suite.name!r} (known: {known})")
+    cells: list[Cell] = []
+    for sc in suite.scenarios:
+        seen: set[str] = set()
+        for block in sc.grid or suite.grids[grid]:
+            for v in block.voice:
+                for n in block.noise:
+                    for c in block.channel:
+                        cohort_id = f"voice={v}|noise={n}|channel={c}"
+                        if cohort_id in seen:  # blocks of a union grid may overlap
+                            continue
+                        seen.add(cohort_id)
+                        voice, noise = suite.voices[v], suite.noises[n]
+                        cells.append(
+                            Cell(
+                                sc,
+                                v,
+                                voice,
+                                n,
+                                noise,
+                                c,
+                                suite.channels[c],
+                                cohort_id,
+                                cohort_tags(sc, v, voice, n, noise, c),
+                            )
+                        )
+    return cells
+
+
+def parse_filters(items: list[str]) -> dict[str, set[str]]:
+    """``["accent=scottish,us", "channel=phone"]`` -> {accent: {scottish, us}, channel: {phone}}."""
+    filters: dict[str, set[str]] = {}
+    for item in items:
+        key, sep, values = item.partition("=")
+        if not sep or not key.strip() or not values.strip():
+            raise UsageError(f"cohort filter {item!r} must look like tag=value[,value]")
+        filters.setdefault(key.strip(), set()).update(v.strip() for v in values.split(","))
+    return filters
+
+
+def select(
+    cells: list[Cell],
+    *,
+    cohort: dict[str, set[str]] | None = None,
+    scenarios: list[str] | None = None,
+    split: str = "all",
+) -> list[Cell]:
+    out = cells
+    if scenarios:
+        known = {c.scenario.id for c in cells}
+        missing = sorted(set(scenarios) - known)
+        if missing:
+            raise UsageError(f"unknown scenario id(s): {', '.join(missing)}", field="--scenario")
+        out = [c for c in out if c.scenario.id in scenarios]
+    if split != "all":
+        out = [c for c in out if c.scenario.split == split]
+    for key, values in (cohort or {}).items():
+        if cells and key not in cells[0].tags and not any(key in c.tags for c in cells):
+            known_tags = ", ".join(sorted(cells[0].tags))
+            raise UsageError(f"unknown cohort tag {key!r} (known: {known_tags})", field="--cohort")
+        out = [c for c in out if c.tags.get(key) in values]
+    return out

@@ -1,0 +1,96 @@
+"""Mono audio buffers and the few conversions the pipeline needs.
+
+Everything inside a simulated call runs at :data:`SAMPLE_RATE` (16 kHz, what the ASR models expect);
+engines that synthesise at other rates resample on the way in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+SAMPLE_RATE = 16_000
+
+
+@dataclass(frozen=True)
+class Audio:
+    """Mono float32 samples in [-1, 1] at ``sample_rate``."""
+
+    samples: np.ndarray
+    sample_rate: int = SAMPLE_RATE
+
+    def __post_init__(self) -> None:
+        if self.samples.ndim != 1:
+            raise ValueError("Audio holds mono samples only")
+        if self.samples.dtype != np.float32:
+            object.__setattr__(self, "samples", self.samples.astype(np.float32))
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / self.sample_rate
+
+    @classmethod
+    def silence(cls, seconds: float, sample_rate: int = SAMPLE_RATE) -> Audio:
+        return cls(np.zeros(round(seconds * sample_rate), dtype=np.float32), sample_rate)
+
+    def resample(self, sample_rate: int) -> Audio:
+        if sample_rate == self.sample_rate:
+            return self
+        out = soxr.resample(self.samples, self.sample_rate, sample_rate, quality="HQ")
+        return Audio(np.asarray(out, dtype=np.float32), sample_rate)
+
+    def slice(self, start_s: float, end_s: float) -> Audio:
+        a = max(0, round(start_s * self.sample_rate))
+        b = min(len(self.samples), round(end_s * self.sample_rate))
+        return Audio(self.samples[a : max(a, b)].copy(), self.sample_rate)
+
+    def pcm16(self) -> np.ndarray:
+        """Samples quantised to 16-bit PCM, the form audio is stored and hashed in."""
+        return np.clip(np.round(self.samples * 32767.0), -32768, 32767).astype(np.int16)
+
+    def quantised(self) -> Audio:
+        """The audio as it will read back from storage (16-bit), so hashes agree end to end."""
+        return Audio(self.pcm16().astype(np.float32) / 32767.0, self.sample_rate)
+
+    def content_hash(self) -> str:
+        h = hashlib.sha256()
+        h.update(str(self.sample_rate).encode())
+        h.update(self.pcm16().tobytes())
+        return h.hexdigest()
+
+    def rms_dbfs(self) -> float:
+        if len(self.samples) == 0:
+            return -120.0
+        rms = float(np.sqrt(np.mean(np.square(self.samples, dtype=np.float64))))
+        return 20.0 * np.log10(max(rms, 1e-6))
+
+
+def concat(parts: list[Audio], sample_rate: int = SAMPLE_RATE) -> Audio:
+    if not parts:
+        return Audio.silence(0.0, sample_rate)
+    return Audio(
+        np.concatenate([p.resample(sample_rate).samples for p in parts]).astype(np.float32),
+        sample_rate,
+    )
+
+
+def to_flac_bytes(audio: Audio) -> bytes:
+    buf = io.BytesIO()
+    sf.write(buf, audio.pcm16(), audio.sample_rate, format="FLAC", subtype="PCM_16")
+    return buf.getvalue()
+
+
+def read_audio(path: str | Path) -> Audio:
+    """Read any file libsndfile understands (wav, flac, ogg) as mono float32."""
+    data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    return Audio(data.mean(axis=1).astype(np.float32), int(sr))
+
+
+def write_wav(path: str | Path, audio: Audio) -> None:
+    sf.write(str(path), audio.pcm16(), audio.sample_rate, subtype="PCM_16")

@@ -1,0 +1,1 @@
+"""Storage: the SQLite run store, content-addressed audio blobs and the speech cache."""

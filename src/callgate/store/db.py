@@ -1,0 +1,201 @@
+"""The run store: one SQLite file with runs and call traces, audio blobs beside it.
+
+Each finished call is committed in its own transaction, keyed by a call id derived from
+(run, scenario, cohort, variant, repeat). A run killed at any point therefore holds only complete
+calls, and re-running the same command skips them: nothing is lost or stored twice.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from callgate.errors import UsageError
+from callgate.traces.model import CallTrace
+
+DB_SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    created REAL NOT NULL,
+    spec TEXT NOT NULL,          -- the resolved run spec (suite, variants, grid, filters, seed)
+    planned INTEGER NOT NULL,
+    finished REAL,               -- set when every planned call is stored
+    wall_s REAL NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS calls (
+    call_id TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    scenario_id TEXT NOT NULL,
+    cohort_id TEXT NOT NULL,
+    variant TEXT NOT NULL,
+    repeat INTEGER NOT NULL,
+    split TEXT NOT NULL,
+    ended_by TEXT NOT NULL,
+    duration_s REAL NOT NULL,
+    stored REAL NOT NULL,
+    trace TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS calls_by_run ON calls(run_id, variant);
+CREATE TABLE IF NOT EXISTS tuning_reads (   -- which calls a tuning job read (holdout guard rail)
+    run_id TEXT NOT NULL, call_id TEXT NOT NULL, job TEXT NOT NULL, read REAL NOT NULL,
+    PRIMARY KEY (run_id, call_id, job)
+);
+"""
+
+
+@dataclass(frozen=True)
+class RunRow:
+    run_id: str
+    created: float
+    spec: dict[str, Any]
+    planned: int
+    finished: float | None
+    wall_s: float
+    stored: int
+
+
+class Store:
+    """A callgate store folder: ``callgate.db``, ``blobs/`` and ``cache/``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.db_path = root / "callgate.db"
+        self._conn: sqlite3.Connection | None = None
+
+    @classmethod
+    def open(cls, root: str | Path, *, create: bool = True) -> Store:
+        store = cls(Path(root))
+        if not store.db_path.exists() and not create:
+            raise UsageError(
+                "no callgate store here (run `callgate run` or `callgate demo` first)",
+                source=store.root,
+            )
+        try:
+            store.root.mkdir(parents=True, exist_ok=True)
+            probe = store.root / ".write-probe"
+            probe.write_bytes(b"")
+            probe.unlink()
+            store.conn  # noqa: B018 - opens and migrates
+        except (OSError, sqlite3.Error) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise UsageError(f"store is not writable ({reason})", source=store.root) from None
+        return store
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            conn = sqlite3.connect(self.db_path, timeout=30.0, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(_SCHEMA)
+            found = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            if found is None:
+                conn.execute(
+                    "INSERT INTO meta VALUES ('schema_version', ?)", (str(DB_SCHEMA_VERSION),)
+                )
+            elif int(found[0]) != DB_SCHEMA_VERSION:
+                raise UsageError(
+                    f"store schema {found[0]} is not {DB_SCHEMA_VERSION}", source=self.db_path
+                )
+            self._conn = conn
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    # -- runs ------------------------------------------------------------------------------------
+
+    def ensure_run(self, run_id: str, spec: dict[str, Any], planned: int) -> bool:
+        """Create the run if new; return True when it already existed (a resume)."""
+        row = self.conn.execute("SELECT run_id FROM runs WHERE run_id=?", (run_id,)).fetchone()
+        if row is not None:
+            return True
+        self.conn.execute(
+            "INSERT INTO runs (run_id, created, spec, planned) VALUES (?, ?, ?, ?)",
+            (run_id, time.time(), json.dumps(spec, sort_keys=True), planned),
+        )
+        return False
+
+    def add_wall(self, run_id: str, seconds: float) -> None:
+        self.conn.execute("UPDATE runs SET wall_s = wall_s + ? WHERE run_id=?", (seconds, run_id))
+
+    def mark_finished(self, run_id: str) -> None:
+        self.conn.execute("UPDATE runs SET finished=? WHERE run_id=?", (time.time(), run_id))
+
+    def runs(self) -> list[RunRow]:
+        rows = self.conn.execute(
+            "SELECT r.run_id, r.created, r.spec, r.planned, r.finished, r.wall_s,"
+            " (SELECT COUNT(*) FROM calls c WHERE c.run_id = r.run_id)"
+            " FROM runs r ORDER BY r.created"
+        ).fetchall()
+        return [RunRow(r[0], r[1], json.loads(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
+
+    def run(self, run_id: str) -> RunRow:
+        matches = [r for r in self.runs() if r.run_id.startswith(run_id)]
+        if not matches:
+            raise UsageError(f"no run {run_id!r} in this store", source=self.root)
+        if len(matches) > 1:
+            raise UsageError(f"run id prefix {run_id!r} is ambiguous", source=self.root)
+        return matches[0]
+
+    def latest_run(self) -> RunRow:
+        runs = self.runs()
+        if not runs:
+            raise UsageError("the store has no runs yet", source=self.root)
+        return runs[-1]
+
+    # -- calls -----------------------------------------------------------------------------------
+
+    def stored_call_ids(self, run_id: str) -> set[str]:
+        rows = self.conn.execute("SELECT call_id FROM calls WHERE run_id=?", (run_id,))
+        return {r[0] for r in rows}
+
+    def put_call(self, trace: CallTrace) -> None:
+        # INSERT OR IGNORE: a call finished twice (a retried worker) is still stored once.
+        self.conn.execute(
+            "INSERT OR IGNORE INTO calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                trace.call_id,
+                trace.run_id,
+                trace.scenario_id,
+                trace.cohort_id,
+                trace.variant,
+                trace.repeat,
+                trace.split,
+                trace.ended_by,
+                trace.duration_s,
+                time.time(),
+                trace.model_dump_json(),
+            ),
+        )
+
+    def calls(self, run_id: str, variant: str | None = None) -> Iterator[CallTrace]:
+        sql = "SELECT trace FROM calls WHERE run_id=?"
+        args: tuple[Any, ...] = (run_id,)
+        if variant is not None:
+            sql += " AND variant=?"
+            args += (variant,)
+        for (blob,) in self.conn.execute(
+            sql + " ORDER BY scenario_id, cohort_id, variant, repeat", args
+        ):
+            yield CallTrace.model_validate_json(blob)
+
+    def call(self, run_id: str, call_id: str) -> CallTrace:
+        rows = self.conn.execute(
+            "SELECT trace FROM calls WHERE run_id=? AND call_id LIKE ?", (run_id, call_id + "%")
+        ).fetchall()
+        if not rows:
+            raise UsageError(f"no call {call_id!r} in run {run_id}", source=self.root)
+        if len(rows) > 1:
+            raise UsageError(f"call id prefix {call_id!r} is ambiguous", source=self.root)
+        return CallTrace.model_validate_json(rows[0][0])

@@ -1,0 +1,121 @@
+"""The variant file format (schema version 1): one agent configuration under test.
+
+A baseline and a candidate are two variant files. Every field that a team tunes lives here, so a
+tuning job can write a new candidate by editing one file. See ``docs/variants.md``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LatencySpec(_Strict):
+    """Seeded latency model of one stage, in virtual seconds.
+
+    latency = base_s + per_audio_s * seconds of audio in + per_char_s * characters in
+              + network_s, times a log-normal jitter factor with sigma ``jitter``.
+    Defaults come from compute times measured on a 2-core machine (``scripts/benchmark.py``).
+    """
+
+    base_s: float = Field(0.0, ge=0.0, le=30.0)
+    per_audio_s: float = Field(0.0, ge=0.0, le=10.0)
+    per_char_s: float = Field(0.0, ge=0.0, le=1.0)
+    network_s: float = Field(0.0, ge=0.0, le=10.0)
+    jitter: float = Field(0.1, ge=0.0, le=2.0)
+
+
+class ASRHintsSpec(_Strict):
+    vocabulary: list[str] = Field(default_factory=list)
+    prompt: str = ""
+
+
+class ASRSpec(_Strict):
+    engine: str = "whisper"
+    params: dict[str, Any] = Field(default_factory=dict, description="engine constructor params")
+    hints: ASRHintsSpec = ASRHintsSpec()
+    latency: LatencySpec = LatencySpec(base_s=0.12, per_audio_s=0.08)
+
+
+class TTSSpec(_Strict):
+    engine: str = "piper"
+    voice: str = "joe"
+    rate: float = Field(1.0, gt=0.3, le=3.0)
+    params: dict[str, Any] = Field(default_factory=dict)
+    latency: LatencySpec = LatencySpec(base_s=0.08, per_char_s=0.0015)
+
+
+class VADSpec(_Strict):
+    engine: str = "energy"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class TurnSpec(_Strict):
+    """End-of-turn and interruption settings: the knobs teams tune for responsiveness."""
+
+    end_of_turn_silence_ms: int = Field(800, ge=50, le=5000)
+    barge_in: bool = True
+    barge_in_min_speech_ms: int = Field(200, ge=0, le=3000)
+    barge_in_stop_ms: int = Field(150, ge=0, le=3000)
+    no_input_timeout_s: float = Field(6.0, ge=0.5, le=60.0)
+
+
+class PolicySpec(_Strict):
+    name: str = "banking"
+    version: str = "1.0"
+    params: dict[str, Any] = Field(default_factory=dict)
+    latency: LatencySpec = LatencySpec(base_s=0.25, jitter=0.25)
+
+
+class ToolsSpec(_Strict):
+    toolset: str = "banking"
+    schema_version: str = "banking-v1"
+    params: dict[str, Any] = Field(default_factory=dict)
+    latency: LatencySpec = LatencySpec(base_s=0.15, jitter=0.3)
+
+
+class RoutingSpec(_Strict):
+    """When the agent hands the caller to a human (the policy reads these)."""
+
+    transfer_after_failures: int = Field(2, ge=1, le=20)
+    transfer_on_request: bool = True
+
+
+class PriceTable(_Strict):
+    """Prices in the variant's currency, for cost per call and per completed call."""
+
+    currency: str = "USD"
+    asr_per_minute: float = Field(0.0, ge=0.0)
+    tts_per_1k_chars: float = Field(0.0, ge=0.0)
+    policy_per_call: float = Field(0.0, ge=0.0, description="per policy invocation (one per turn)")
+    telephony_per_minute: float = Field(0.0, ge=0.0)
+
+
+class AgentSpec(_Strict):
+    """Which kind of agent runs the call. ``pipeline`` is callgate's own VAD-ASR-policy-TTS loop;
+    other kinds (Pipecat, LiveKit, HTTP) plug in through the agent registry."""
+
+    kind: str = "pipeline"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class Variant(_Strict):
+    schema_version: Literal[1] = 1
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str = ""
+    agent: AgentSpec = AgentSpec()
+    asr: ASRSpec = ASRSpec()
+    tts: TTSSpec = TTSSpec()
+    vad: VADSpec = VADSpec()
+    turn: TurnSpec = TurnSpec()
+    policy: PolicySpec = PolicySpec()
+    tools: ToolsSpec = ToolsSpec()
+    routing: RoutingSpec = RoutingSpec()
+    prices: PriceTable = PriceTable()
