@@ -4,7 +4,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/setup.sh"
 cd "$ROOT"
-ruff check src tests scripts
-ruff format --check src tests scripts
+ruff check src tests scripts benchmarks
+ruff format --check src tests scripts benchmarks
 mypy
 exec python -m pytest -q "$@"

@@ -284,7 +284,8 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except UsageError as exc:
-        err.print(f"callgate: error: {exc.one_line()}", highlight=False, markup=False)
+        # Plain write, not rich: an error line must never be wrapped, whatever the terminal width.
+        print(f"callgate: error: {exc.one_line()}", file=sys.stderr)
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

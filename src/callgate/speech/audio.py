@@ -52,11 +52,13 @@ class Audio:
 
     def pcm16(self) -> np.ndarray:
         """Samples quantised to 16-bit PCM, the form audio is stored and hashed in."""
-        return np.clip(np.round(self.samples * 32767.0), -32768, 32767).astype(np.int16)
+        # Scale by 32768, as libsndfile does when it reads PCM back as float: then a stored clip
+        # reads back bit-identical to ``quantised()`` and cache hits equal cache misses.
+        return np.clip(np.round(self.samples * 32768.0), -32768, 32767).astype(np.int16)
 
     def quantised(self) -> Audio:
-        """The audio as it will read back from storage (16-bit), so hashes agree end to end."""
-        return Audio(self.pcm16().astype(np.float32) / 32767.0, self.sample_rate)
+        """The audio exactly as it will read back from storage (16-bit)."""
+        return Audio(self.pcm16().astype(np.float32) / 32768.0, self.sample_rate)
 
     def content_hash(self) -> str:
         h = hashlib.sha256()
