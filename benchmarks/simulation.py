@@ -25,10 +25,10 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from callgate.execution.runner import RunRequest, execute, plan  # noqa: E402
-from callgate.scenarios import load_suite  # noqa: E402
-from callgate.store.db import Store  # noqa: E402
-from callgate.variants import load_variants  # noqa: E402
+from callgate.execution.runner import RunRequest, execute, plan
+from callgate.scenarios import load_suite
+from callgate.store.db import Store
+from callgate.variants import load_variants
 
 
 def run_once(root: Path, req: RunRequest, workers: int) -> tuple[float, float, Counter[str], int]:
