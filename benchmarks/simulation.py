@@ -23,6 +23,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from callgate.execution.runner import RunRequest, execute, plan
@@ -30,8 +32,12 @@ from callgate.scenarios import load_suite
 from callgate.store.db import Store
 from callgate.variants import load_variants
 
+Samples = dict[str, list[tuple[float, float]]]
 
-def run_once(root: Path, req: RunRequest, workers: int) -> tuple[float, float, Counter[str], int]:
+
+def run_once(
+    root: Path, req: RunRequest, workers: int
+) -> tuple[float, float, Counter[str], int, Samples]:
     p = plan(req)
     store = Store.open(root)
     t0 = time.perf_counter()
@@ -41,13 +47,35 @@ def run_once(root: Path, req: RunRequest, workers: int) -> tuple[float, float, C
         sys.exit(f"{len(outcome.failed)} calls failed: {next(iter(outcome.failed.values()))}")
     audio = 0.0
     parts: Counter[str] = Counter()
+    # (input size, measured seconds) per stage, from uncached turns only: the latency model's data.
+    samples: Samples = {"asr": [], "tts": [], "policy": []}
     for trace in store.calls(p.run_id):
         audio += trace.duration_s
         parts.update(trace.measured)
+        for turn in trace.agent_turns:
+            m = turn.measured
+            if turn.asr is not None and m.get("asr_cached") == 0.0:
+                samples["asr"].append((turn.asr.audio_end - turn.asr.audio_start, m["asr_s"]))
+            if turn.tts_text and m.get("tts_cached") == 0.0:
+                samples["tts"].append((float(len(turn.tts_text)), m["tts_s"]))
+            if "policy_s" in m:
+                samples["policy"].append((0.0, m["policy_s"]))
     # Remove the run so the second pass simulates again (the speech cache stays).
     store.conn.execute("DELETE FROM calls WHERE run_id=?", (p.run_id,))
     store.conn.execute("DELETE FROM runs WHERE run_id=?", (p.run_id,))
-    return wall, audio, parts, outcome.done
+    return wall, audio, parts, outcome.done, samples
+
+
+def fit(points: list[tuple[float, float]]) -> tuple[float, float]:
+    """Least-squares intercept and slope of seconds against input size."""
+    if len(points) < 3:
+        return (float("nan"), float("nan"))
+    x = np.array([p[0] for p in points])
+    y = np.array([p[1] for p in points])
+    if np.ptp(x) == 0:
+        return (float(y.mean()), 0.0)
+    slope, intercept = np.polyfit(x, y, 1)
+    return (float(intercept), float(slope))
 
 
 def main() -> None:
@@ -68,7 +96,7 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as tmp:
         for label in ("cold cache", "warm cache"):
-            wall, audio, parts, calls = run_once(Path(tmp), req, args.workers)
+            wall, audio, parts, calls, samples = run_once(Path(tmp), req, args.workers)
             print(
                 f"\n[{label}] {calls} calls, {audio:.0f} s of simulated call audio in "
                 f"{wall:.1f} s wall: {audio / wall:.1f} s of call per wall second "
@@ -78,6 +106,15 @@ def main() -> None:
             print(f"  compute by component (sum over workers, {total:.1f} s):")
             for name, secs in parts.most_common():
                 print(f"    {name:<11} {secs:8.2f} s  {100 * secs / total:5.1f}%")
+            if label == "cold cache":
+                a0, a1 = fit(samples["asr"])
+                t0, t1 = fit(samples["tts"])
+                p0, _ = fit(samples["policy"])
+                print("  measured compute per stage (fit for the variants' latency models):")
+                n_asr, n_tts, n_pol = (len(samples[k]) for k in ("asr", "tts", "policy"))
+                print(f"    asr    base_s={a0:.3f} per_audio_s={a1:.4f}  ({n_asr} turns)")
+                print(f"    tts    base_s={t0:.3f} per_char_s={t1:.5f}  ({n_tts} replies)")
+                print(f"    policy mean {p0 * 1000:.2f} ms  ({n_pol} turns)")
 
 
 if __name__ == "__main__":

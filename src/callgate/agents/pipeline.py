@@ -6,6 +6,7 @@ seeded latency, so timing metrics reflect the variant's settings while the run s
 
 from __future__ import annotations
 
+import time
 from typing import Any, Literal
 
 import numpy as np
@@ -145,8 +146,10 @@ class _PipelineCall:
             index = self.rec.next_turn_index()
             self.rec.event(eot, "end_of_turn", index)
             clip = audio.slice(max(0.0, a - ASR_PAD_S), b + ASR_PAD_S)
+            t_asr = time.perf_counter()
             with self.env.stopwatch.time("asr"):
-                result, _hit = self.env.cache.transcribe(self.agent.asr, clip, self.agent.hints)
+                result, hit = self.env.cache.transcribe(self.agent.asr, clip, self.agent.hints)
+            asr_measured = {"asr_s": time.perf_counter() - t_asr, "asr_cached": float(hit)}
             asr_done = eot + self.latency.sample(v.asr.latency, audio_s=clip.duration)
             self.rec.event(asr_done, "asr_final", index, text=result.text)
             asr = ASRTrace(
@@ -163,6 +166,7 @@ class _PipelineCall:
                 heard=(start + a, start + b),
                 eot=eot,
                 asr=asr,
+                measured=asr_measured,
             )
             replies.append(reply)
         return replies
@@ -219,14 +223,18 @@ class _PipelineCall:
         heard: tuple[float, float] | None = None,
         eot: float | None = None,
         asr: ASRTrace | None = None,
+        measured: dict[str, float] | None = None,
     ) -> Reply:
         v = self.agent.variant
         index = self.rec.next_turn_index()
         self.rec.event(t0, "policy_start", index)
         think = self.latency.sample(v.policy.latency, chars=len(inp.text))
         tools = _TimedTools(self, index, t0 + think)
+        measured = dict(measured or {})
+        t_policy = time.perf_counter()
         with self.env.stopwatch.time("policy"):
             out: PolicyReply = self.session.respond(inp, tools)
+        measured["policy_s"] = time.perf_counter() - t_policy
         policy_end = tools.cursor
         self.rec.event(policy_end, "policy_end", index, action=out.action)
         tts_text = respell_for_tts(out.text)
@@ -234,10 +242,12 @@ class _PipelineCall:
         ref = None
         first_byte = first_audible = playback_end = None
         if tts_text.strip():
+            t_tts = time.perf_counter()
             with self.env.stopwatch.time("tts_agent"):
-                audio, ref, _hit = self.env.cache.synthesize(
+                audio, ref, hit = self.env.cache.synthesize(
                     self.agent.tts, tts_text, v.tts.voice, v.tts.rate
                 )
+            measured.update(tts_s=time.perf_counter() - t_tts, tts_cached=float(hit))
             first_byte = policy_end + self.latency.sample(v.tts.latency, chars=len(tts_text))
             lead, _ = speech_extent(audio)
             first_audible = first_byte + lead
@@ -269,6 +279,7 @@ class _PipelineCall:
             playback_end=_r(playback_end),
             end_call=out.end_call,
             transferred=out.transferred,
+            measured={k: round(x, 6) for k, x in measured.items()},
         )
         self.rec.add_turn(turn)
         if out.transferred:

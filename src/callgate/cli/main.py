@@ -10,7 +10,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -24,6 +24,9 @@ from rich.progress import (
 )
 
 from callgate.errors import UsageError
+
+if TYPE_CHECKING:
+    from callgate.store.db import Store
 
 app = typer.Typer(
     help=(
@@ -76,6 +79,7 @@ def _do_run(
     seed: int,
     workers: int | None,
     executor: str,
+    evaluate: bool = True,
 ) -> int:
     from callgate.execution import preflight
     from callgate.execution.runner import RunRequest, execute, plan
@@ -132,6 +136,10 @@ def _do_run(
     if outcome.interrupted:
         err.print("interrupted: finished calls are stored; run the same command again to resume")
         return 130
+    if evaluate and not outcome.failed:
+        code = _do_evaluate(store, run_plan.run_id, workers, executor)
+        if code:
+            return code
     if outcome.failed:
         first = next(iter(outcome.failed.values()))
         err.print(
@@ -181,6 +189,9 @@ def run(
         int | None, typer.Option(help="Worker processes (default: one per core).")
     ] = None,
     executor: Annotated[str, typer.Option(help="local (process pool) or inline.")] = "local",
+    evaluate: Annotated[
+        bool, typer.Option("--evaluate/--no-evaluate", help="Score the calls when done.")
+    ] = True,
     store: StoreOpt = DEFAULT_STORE,
 ) -> None:
     """Simulate every (scenario, cohort, variant, repeat) call of a suite and store the traces.
@@ -192,7 +203,18 @@ def run(
     """
     raise typer.Exit(
         _do_run(
-            store, suite, variant, grid, cohort, scenario, split, repeats, seed, workers, executor
+            store,
+            suite,
+            variant,
+            grid,
+            cohort,
+            scenario,
+            split,
+            repeats,
+            seed,
+            workers,
+            executor,
+            evaluate,
         )
     )
 
@@ -277,6 +299,95 @@ def calls(
     traces = [t for t in st.calls(row.run_id, variant) if scenario in (None, t.scenario_id)]
     out.print(calls_table(traces))
     out.print(f"{len(traces)} calls in run {row.run_id}", highlight=False)
+
+
+def _do_evaluate(store: Store, run_id: str, workers: int | None, executor: str) -> int:
+    from callgate.evaluators.suite import DEFAULT_EVALUATORS
+    from callgate.execution.scoring import score_run
+    from callgate.results.summary import print_summary
+
+    with _progress() as progress:
+        task = progress.add_task("scoring", total=None)
+
+        def on_start(total: int, already: int) -> None:
+            progress.update(task, total=total, completed=already)
+
+        outcome = score_run(
+            store,
+            run_id,
+            DEFAULT_EVALUATORS,
+            executor=executor,
+            workers=workers,
+            on_start=on_start,
+            on_call=lambda: progress.advance(task),
+        )
+    if outcome.failed:
+        first = next(iter(outcome.failed.items()))
+        err.print(
+            f"{len(outcome.failed)} calls could not be scored; first: {first[0]}: {first[1]}",
+            highlight=False,
+            markup=False,
+        )
+        return 1
+    print_summary(out, store, run_id)
+    return 0
+
+
+@app.command()
+def evaluate(
+    run_id: Annotated[
+        str | None, typer.Argument(help="Run id or prefix (default: latest).")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes (default: one per core).")
+    ] = None,
+    executor: Annotated[str, typer.Option(help="local (process pool) or inline.")] = "local",
+    store: StoreOpt = DEFAULT_STORE,
+) -> None:
+    """Score every call of a run with the default evaluators (also done at the end of `run`).
+
+    Scores are stored with the evaluator names and parameters; re-running only fills in what is
+    missing. Prints a per-variant summary; `callgate export` writes the full table.
+    """
+    from callgate.store.db import Store
+
+    st = Store.open(store, create=False)
+    row = st.run(run_id) if run_id else st.latest_run()
+    raise typer.Exit(_do_evaluate(st, row.run_id, workers, executor))
+
+
+@app.command()
+def export(
+    run_id: Annotated[
+        str | None, typer.Argument(help="Run id or prefix (default: latest).")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="csv, parquet or jsonl.")] = "csv",
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="File to write (default: results-<run>.<format>)."),
+    ] = None,
+    turns: Annotated[bool, typer.Option(help="Export the per-turn table instead.")] = False,
+    store: StoreOpt = DEFAULT_STORE,
+) -> None:
+    """Write the results table of a scored run: one row per call (or per turn with --turns).
+
+    Columns and dtypes are documented in docs/results.md.
+    """
+    from callgate.results.export import FORMATS, write_table
+    from callgate.results.table import call_rows, turn_rows
+    from callgate.store.db import Store
+
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r} (csv, parquet or jsonl)", field="--format")
+    st = Store.open(store, create=False)
+    row = st.run(run_id) if run_id else st.latest_run()
+    if not st.scores(row.run_id):
+        raise UsageError(f"run {row.run_id} is not scored yet (run `callgate evaluate`)")
+    rows, columns = (turn_rows if turns else call_rows)(st, row.run_id)
+    kind = "turns" if turns else "calls"
+    path = output or Path(f"results-{row.run_id}{'-turns' if turns else ''}.{fmt}")
+    write_table(rows, columns, path, fmt)
+    out.print(f"wrote {len(rows)} {kind} x {len(columns)} columns to {path}", highlight=False)
 
 
 def main() -> None:

@@ -57,6 +57,8 @@ def expand(suite: Suite, grid: str) -> list[Cell]:
     for sc in suite.scenarios:
         seen: set[str] = set()
         for block in sc.grid or suite.grids[grid]:
+            if block.where and not _matches(sc, block.where):
+                continue
             for v in block.voice:
                 for n in block.noise:
                     for c in block.channel:
@@ -79,6 +81,19 @@ def expand(suite: Suite, grid: str) -> list[Cell]:
                             )
                         )
     return cells
+
+
+def _matches(scenario: Scenario, where: dict[str, list[str]]) -> bool:
+    """Scenario-level tags only (call_type, split, tool_path, outcome and free-form tags): a
+    block's own voice, noise and channel are chosen by the block itself."""
+    tags = {
+        "call_type": scenario.call_type,
+        "split": scenario.split,
+        "tool_path": ">".join(t.tool for t in scenario.expect.tools) or "none",
+        "outcome": scenario.expect.label,
+        **scenario.tags,
+    }
+    return all(tags.get(key) in values for key, values in where.items())
 
 
 def parse_filters(items: list[str]) -> dict[str, set[str]]:

@@ -62,6 +62,10 @@ class Grid(_Strict):
     voice: list[str] = Field(min_length=1)
     noise: list[str] = Field(default_factory=lambda: ["clean"], min_length=1)
     channel: list[str] = Field(default_factory=lambda: ["wideband"], min_length=1)
+    where: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="only scenarios whose tags match (tag: [values]; call_type, split, ...)",
+    )
 
 
 # --------------------------------------------------------------------------- the caller

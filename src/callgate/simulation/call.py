@@ -251,6 +251,8 @@ class _CallLoop:
             cohort_id=cell.cohort_id,
             cohort=dict(cell.tags),
             goal=cell.scenario.caller.goal,
+            expectation=cell.scenario.expect.model_dump(mode="json"),
+            critical_entities=list(cell.scenario.critical_entities),
             caller_turns=self.utterances,
             agent_turns=[r.turn for r in self.replies],
             tool_calls=self.rec.tool_calls,

@@ -7,6 +7,7 @@ calls, and re-running the same command skips them: nothing is lost or stored twi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import time
@@ -44,6 +45,19 @@ CREATE TABLE IF NOT EXISTS calls (
     trace TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS calls_by_run ON calls(run_id, variant);
+CREATE TABLE IF NOT EXISTS evaluations (   -- which evaluators (with parameters) scored a run
+    run_id TEXT PRIMARY KEY, spec TEXT NOT NULL, created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS scores (
+    run_id TEXT NOT NULL,
+    call_id TEXT NOT NULL,
+    spec_hash TEXT NOT NULL,     -- scores from another evaluator spec are recomputed, not mixed
+    metrics TEXT NOT NULL,       -- {metric: value or null}
+    reasons TEXT NOT NULL,
+    details TEXT NOT NULL,
+    turns TEXT NOT NULL,
+    PRIMARY KEY (run_id, call_id)
+);
 CREATE TABLE IF NOT EXISTS tuning_reads (   -- which calls a tuning job read (holdout guard rail)
     run_id TEXT NOT NULL, call_id TEXT NOT NULL, job TEXT NOT NULL, read REAL NOT NULL,
     PRIMARY KEY (run_id, call_id, job)
@@ -189,6 +203,58 @@ class Store:
             sql + " ORDER BY scenario_id, cohort_id, variant, repeat", args
         ):
             yield CallTrace.model_validate_json(blob)
+
+    # -- scores ----------------------------------------------------------------------------------
+
+    def set_evaluation(self, run_id: str, spec: list[dict[str, Any]]) -> str:
+        """Record the evaluator spec of a run; return its hash. A new spec drops older scores."""
+        blob = json.dumps(spec, sort_keys=True)
+        spec_hash = hashlib.sha256(blob.encode()).hexdigest()[:16]
+        self.conn.execute(
+            "INSERT OR REPLACE INTO evaluations VALUES (?, ?, ?)", (run_id, blob, time.time())
+        )
+        self.conn.execute(
+            "DELETE FROM scores WHERE run_id=? AND spec_hash != ?", (run_id, spec_hash)
+        )
+        return spec_hash
+
+    def evaluation_spec(self, run_id: str) -> list[dict[str, Any]] | None:
+        row = self.conn.execute("SELECT spec FROM evaluations WHERE run_id=?", (run_id,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def scored_call_ids(self, run_id: str, spec_hash: str) -> set[str]:
+        rows = self.conn.execute(
+            "SELECT call_id FROM scores WHERE run_id=? AND spec_hash=?", (run_id, spec_hash)
+        )
+        return {r[0] for r in rows}
+
+    def put_scores(self, run_id: str, spec_hash: str, call_id: str, scores: dict[str, Any]) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO scores VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                run_id,
+                call_id,
+                spec_hash,
+                json.dumps(scores["metrics"]),
+                json.dumps(scores["reasons"]),
+                json.dumps(scores["details"]),
+                json.dumps(scores["turns"]),
+            ),
+        )
+
+    def scores(self, run_id: str) -> dict[str, dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT call_id, metrics, reasons, details, turns FROM scores WHERE run_id=?", (run_id,)
+        )
+        return {
+            r[0]: {
+                "metrics": json.loads(r[1]),
+                "reasons": json.loads(r[2]),
+                "details": json.loads(r[3]),
+                "turns": json.loads(r[4]),
+            }
+            for r in rows
+        }
 
     def call(self, run_id: str, call_id: str) -> CallTrace:
         rows = self.conn.execute(

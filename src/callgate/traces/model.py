@@ -167,6 +167,10 @@ class CallTrace(_Model):
     cohort_id: str
     cohort: dict[str, str]
     goal: str = ""
+    expectation: dict[str, Any] | None = Field(
+        None, description="the scenario's expected tool path and outcome (scenario format)"
+    )
+    critical_entities: list[str] = Field(default_factory=list)
     caller_turns: list[CallerUtteranceTrace] = Field(default_factory=list)
     agent_turns: list[AgentTurnTrace] = Field(default_factory=list)
     tool_calls: list[ToolCallTrace] = Field(default_factory=list)

@@ -1,0 +1,67 @@
+"""The default evaluator set, and scoring one call with all of them into one results row."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from callgate.evaluators.base import EvalContext, Evaluator, Metric, build
+from callgate.traces.model import CallTrace
+
+# Names are the public API; parameters are recorded with every evaluation.
+DEFAULT_EVALUATORS: list[dict[str, Any]] = [
+    {"name": "ASRAccuracy"},
+    {"name": "TTSAccuracy"},
+    {"name": "TaskCompletion"},
+    {"name": "ToolSelectionAccuracy"},
+    {"name": "Timing"},
+    {"name": "ConversationSignals"},
+    {"name": "Safety"},
+    {"name": "Cost"},
+]
+
+
+def load_evaluators() -> None:
+    import callgate.evaluators  # noqa: F401 - registers every built-in evaluator
+
+
+def build_all(spec: list[dict[str, Any]]) -> list[Evaluator]:
+    load_evaluators()
+    return [build(item["name"], item.get("params")) for item in spec]
+
+
+def resolved_spec(evaluators: list[Evaluator]) -> list[dict[str, Any]]:
+    return [{"name": e.name, "params": e.params()} for e in evaluators]
+
+
+def all_metrics(evaluators: list[Evaluator]) -> list[Metric]:
+    return [m for e in evaluators for m in e.metrics]
+
+
+@dataclass
+class CallScores:
+    call_id: str
+    metrics: dict[str, float | None]
+    reasons: dict[str, str]
+    details: dict[str, Any]
+    turns: list[dict[str, Any]]
+
+
+def score_call(call: CallTrace, evaluators: list[Evaluator], ctx: EvalContext) -> CallScores:
+    metrics: dict[str, float | None] = {}
+    reasons: dict[str, str] = {}
+    details: dict[str, Any] = {}
+    by_turn: dict[int, dict[str, Any]] = {}
+    for ev in evaluators:
+        res = ev.score_call(call, ctx)
+        for name, value in res.metrics.items():
+            metrics[name] = None if value is None or math.isnan(value) else float(value)
+        reasons[ev.name] = res.reason
+        if res.details:
+            details[ev.name] = res.details
+        for row in res.turns:
+            merged = by_turn.setdefault(int(row["turn"]), {"turn": int(row["turn"])})
+            merged.update(row)
+    turns = [by_turn[k] for k in sorted(by_turn)]
+    return CallScores(call.call_id, metrics, reasons, details, turns)

@@ -1,0 +1,82 @@
+"""Score every call of a run with an evaluator set, resumably and in parallel.
+
+Scores are stored per call next to the traces, tagged with the hash of the evaluator spec (names and
+parameters): re-scoring with the same spec only fills in what is missing; a different spec starts
+over, so a results table never mixes scores from two configurations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from callgate.execution.executors import EXECUTORS
+from callgate.store.db import Store
+
+_state: dict[str, Any] = {}
+
+
+def _init(store_root: str, spec: list[dict[str, Any]]) -> None:
+    from callgate.evaluators.base import EvalContext
+    from callgate.evaluators.suite import build_all
+    from callgate.plugins import load_builtins
+    from callgate.simulation.env import CallEnv
+
+    load_builtins()
+    env = CallEnv.at(Path(store_root))
+    _state["store"] = Store(Path(store_root))
+    _state["evaluators"] = build_all(spec)
+    _state["ctx"] = EvalContext(load_audio=env.blobs.get, options={"speech_cache": env.cache})
+
+
+def _score(job: tuple[str, str]) -> tuple[str, dict[str, Any] | None, str | None]:
+    from callgate.evaluators.suite import score_call
+
+    run_id, call_id = job
+    try:
+        trace = _state["store"].call(run_id, call_id)
+        scores = score_call(trace, _state["evaluators"], _state["ctx"])
+        return call_id, asdict(scores), None
+    except Exception as exc:
+        return call_id, None, f"{type(exc).__name__}: {exc}"
+
+
+@dataclass
+class ScoringOutcome:
+    scored: int = 0
+    already: int = 0
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+def score_run(
+    store: Store,
+    run_id: str,
+    spec: list[dict[str, Any]],
+    *,
+    executor: str = "local",
+    workers: int | None = None,
+    on_start: Callable[[int, int], None] | None = None,
+    on_call: Callable[[], None] | None = None,
+) -> ScoringOutcome:
+    from callgate.evaluators.suite import build_all, resolved_spec
+
+    resolved = resolved_spec(build_all(spec))  # fills in default parameters before hashing
+    spec_hash = store.set_evaluation(run_id, resolved)
+    have = store.scored_call_ids(run_id, spec_hash)
+    todo = sorted(store.stored_call_ids(run_id) - have)
+    out = ScoringOutcome(already=len(have))
+    if on_start:
+        on_start(len(todo) + len(have), len(have))
+    ex = EXECUTORS.create(executor, workers=workers)
+    jobs = [(run_id, cid) for cid in todo]
+    for call_id, scores, err in ex.map_unordered(_score, jobs, _init, (str(store.root), resolved)):
+        if scores is not None:
+            store.put_scores(run_id, spec_hash, call_id, scores)
+            out.scored += 1
+        else:
+            out.failed[call_id] = err or "unknown error"
+        if on_call:
+            on_call()
+    return out

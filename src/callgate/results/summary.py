@@ -1,0 +1,69 @@
+"""A terminal summary of a scored run: key metrics per variant and per cohort."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from callgate.evaluators.cost import cost_per_completed
+from callgate.results.table import call_rows
+from callgate.store.db import Store
+
+KEY_METRICS = [
+    ("task_completion", "task done", "{:.0%}"),
+    ("tool_selection_accuracy", "tools right", "{:.0%}"),
+    ("asr_wer", "ASR WER", "{:.3f}"),
+    ("asr_entity_accuracy", "entities", "{:.0%}"),
+    ("tts_wer", "TTS WER", "{:.3f}"),
+    ("ttfa_p50_s", "TTFA p50 s", "{:.2f}"),
+    ("transferred", "to human", "{:.0%}"),
+    ("safety_violations", "safety", "{:.2f}"),
+]
+
+
+def _mean(values: list[float]) -> float | None:
+    vals = [v for v in values if not math.isnan(v)]
+    return sum(vals) / len(vals) if vals else None
+
+
+def _table(
+    title: str, groups: dict[tuple[str, ...], list[dict[str, Any]]], keys: list[str]
+) -> Table:
+    table = Table(title=title, title_justify="left")
+    for k in keys:
+        table.add_column(k)
+    table.add_column("calls", justify="right")
+    for _, label, _ in KEY_METRICS:
+        table.add_column(label, justify="right")
+    table.add_column("cost/completed", justify="right")
+    for key in sorted(groups):
+        rows = groups[key]
+        cells = []
+        for metric, _, fmt in KEY_METRICS:
+            m = _mean([r[metric] for r in rows])
+            cells.append("-" if m is None else fmt.format(m))
+        cpc = cost_per_completed(
+            [r["cost_per_call"] for r in rows if not math.isnan(r["cost_per_call"])],
+            [r["task_completion"] == 1.0 for r in rows],
+        )
+        table.add_row(*key, str(len(rows)), *cells, "-" if cpc is None else f"{cpc:.4f}")
+    return table
+
+
+def print_summary(console: Console, store: Store, run_id: str) -> None:
+    rows, _ = call_rows(store, run_id)
+    by_variant: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    by_cohort: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        by_variant[(r["variant"],)].append(r)
+        by_cohort[(r["cohort_id"].replace("|", " "), r["variant"])].append(r)
+    console.print(_table(f"run {run_id}: per variant (means over calls)", by_variant, ["variant"]))
+    console.print(_table("per cohort", by_cohort, ["cohort", "variant"]))
+    console.print(
+        "Per-cohort means are descriptive only; `callgate export` writes every call.",
+        highlight=False,
+    )

@@ -1,0 +1,130 @@
+"""Build the per-call and per-turn results tables (documented in docs/results.md)."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, Literal
+
+from callgate.evaluators.base import metric_index
+from callgate.evaluators.suite import load_evaluators
+from callgate.scenarios.model import RESERVED_TAGS
+from callgate.store.db import Store
+
+Dtype = Literal["string", "int64", "float64"]
+
+# Fixed identity columns of the call table, in order, with their dtypes.
+CALL_ID_COLUMNS: list[tuple[str, Dtype]] = [
+    ("run_id", "string"),
+    ("call_id", "string"),
+    ("source", "string"),
+    ("suite", "string"),
+    ("scenario_id", "string"),
+    ("variant", "string"),
+    ("repeat", "int64"),
+    ("seed", "int64"),
+    ("split", "string"),
+    ("cohort_id", "string"),
+    ("ended_by", "string"),
+]
+TAG_PREFIX = "tag_"
+
+TURN_COLUMNS: list[tuple[str, Dtype]] = [
+    ("run_id", "string"),
+    ("call_id", "string"),
+    ("scenario_id", "string"),
+    ("variant", "string"),
+    ("repeat", "int64"),
+    ("cohort_id", "string"),
+    ("turn", "int64"),
+    ("reference", "string"),
+    ("hypothesis", "string"),
+    ("confidence", "float64"),
+    ("asr_wer", "float64"),
+    ("substitutions", "string"),
+    ("deletions", "string"),
+    ("insertions", "string"),
+    ("entities_missed", "string"),
+    ("ttfa_s", "float64"),
+    ("intended", "string"),
+    ("heard", "string"),
+    ("tts_wer", "float64"),
+    ("tts_flags", "string"),
+]
+_JSON_TURN_FIELDS = {"substitutions", "deletions", "insertions", "entities_missed"}
+
+
+def metric_columns() -> list[str]:
+    load_evaluators()
+    return list(metric_index())
+
+
+CALL_COLUMNS: list[str] = [c for c, _ in CALL_ID_COLUMNS]
+
+
+def call_columns(rows: list[dict[str, Any]], metrics: list[str]) -> list[tuple[str, Dtype]]:
+    """Identity columns, then every cohort tag present (built-in ones first), then metrics."""
+    tags = {k for r in rows for k in r if k.startswith(TAG_PREFIX)}
+    builtin = [TAG_PREFIX + t for t in RESERVED_TAGS]
+    ordered = [t for t in builtin if t in tags] + sorted(tags - set(builtin))
+    cols: list[tuple[str, Dtype]] = list(CALL_ID_COLUMNS)
+    cols += [(t, "string") for t in ordered]
+    cols += [(m, "float64") for m in metrics]
+    cols.append(("reasons", "string"))
+    return cols
+
+
+def call_rows(store: Store, run_id: str) -> tuple[list[dict[str, Any]], list[tuple[str, Dtype]]]:
+    scores = store.scores(run_id)
+    metrics = metric_columns()
+    rows: list[dict[str, Any]] = []
+    for trace in store.calls(run_id):
+        row: dict[str, Any] = {
+            "run_id": trace.run_id,
+            "call_id": trace.call_id,
+            "source": trace.source,
+            "suite": trace.suite,
+            "scenario_id": trace.scenario_id,
+            "variant": trace.variant,
+            "repeat": trace.repeat,
+            "seed": trace.seed,
+            "split": trace.split,
+            "cohort_id": trace.cohort_id,
+            "ended_by": trace.ended_by,
+        }
+        for tag, value in trace.cohort.items():
+            row[TAG_PREFIX + tag] = value
+        sc = scores.get(trace.call_id, {})
+        values = sc.get("metrics", {})
+        for m in metrics:
+            v = values.get(m)
+            row[m] = math.nan if v is None else float(v)
+        row["reasons"] = json.dumps(sc.get("reasons", {}), sort_keys=True)
+        rows.append(row)
+    return rows, call_columns(rows, metrics)
+
+
+def turn_rows(store: Store, run_id: str) -> tuple[list[dict[str, Any]], list[tuple[str, Dtype]]]:
+    scores = store.scores(run_id)
+    rows: list[dict[str, Any]] = []
+    for trace in store.calls(run_id):
+        for t in scores.get(trace.call_id, {}).get("turns", []):
+            row: dict[str, Any] = {
+                "run_id": trace.run_id,
+                "call_id": trace.call_id,
+                "scenario_id": trace.scenario_id,
+                "variant": trace.variant,
+                "repeat": trace.repeat,
+                "cohort_id": trace.cohort_id,
+                "turn": t["turn"],
+            }
+            for col, dtype in TURN_COLUMNS[7:]:
+                value = t.get("flags" if col == "tts_flags" else col)
+                if col in _JSON_TURN_FIELDS or col == "tts_flags":
+                    row[col] = json.dumps(value if value is not None else [])
+                elif dtype == "float64":
+                    row[col] = math.nan if value is None else float(value)
+                else:
+                    row[col] = "" if value is None else str(value)
+            rows.append(row)
+    return rows, list(TURN_COLUMNS)
