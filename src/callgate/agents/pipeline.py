@@ -7,6 +7,7 @@ seeded latency, so timing metrics reflect the variant's settings while the run s
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -44,12 +45,7 @@ class PipelineAgent:
         self.asr = get_asr(variant.asr.engine, **variant.asr.params)
         self.tts = get_tts(variant.tts.engine, **variant.tts.params)
         self.vad = get_vad(variant.vad.engine, **variant.vad.params)
-        params: dict[str, Any] = {"version": variant.policy.version}
-        params["max_failures"] = variant.routing.transfer_after_failures
-        params.update(variant.policy.params)
-        if env.models_dir is not None:
-            params.setdefault("cache_dir", str(env.models_dir))
-        self.policy = POLICIES.create(variant.policy.name, **params)
+        self.policy = POLICIES.create(variant.policy.name, **policy_params(variant, env.models_dir))
         self.hints = ASRHints(tuple(variant.asr.hints.vocabulary), variant.asr.hints.prompt)
 
     def engines(self) -> dict[str, str]:
@@ -70,6 +66,16 @@ class PipelineAgent:
         )
         rng = np.random.default_rng([setup.seed, 0xA6E7])
         return _PipelineCall(self, self.policy.start(), tools, recorder, LatencySampler(rng))
+
+
+def policy_params(variant: Variant, models_dir: Path | None) -> dict[str, Any]:
+    """The policy's constructor parameters: its own, plus the variant's routing settings."""
+    params: dict[str, Any] = {"version": variant.policy.version}
+    params["max_failures"] = variant.routing.transfer_after_failures
+    params.update(variant.policy.params)
+    if models_dir is not None:
+        params.setdefault("cache_dir", str(models_dir))
+    return params
 
 
 class _TimedTools:

@@ -14,15 +14,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
+from callgate.cli.progress import Bar
 from callgate.errors import UsageError
 
 if TYPE_CHECKING:
@@ -52,19 +45,6 @@ StoreOpt = Annotated[
     ),
 ]
 DEFAULT_STORE = Path("callgate-store")
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-        console=err,
-        transient=False,
-    )
 
 
 def _do_run(
@@ -106,20 +86,17 @@ def _do_run(
         highlight=False,
     )
     t0 = time.perf_counter()
-    with _progress() as progress:
-        task = progress.add_task("calls", total=len(run_plan.jobs))
+    with Bar(err, "calls") as progress:
 
         def on_start(total: int, already: int) -> None:
             if already:
                 err.print(f"resuming: {already} calls already stored", highlight=False)
-            progress.update(task, completed=already)
+            progress.start(total, already)
 
         def on_call(_cid: str, failure: str | None) -> None:
-            progress.advance(task)
+            progress.advance()
             if failure:
-                progress.console.print(
-                    f"[red]call failed:[/] {failure.splitlines()[0]}", highlight=False
-                )
+                err.print(f"[red]call failed:[/] {failure.splitlines()[0]}", highlight=False)
 
         outcome = execute(
             store, run_plan, executor=executor, workers=workers, on_start=on_start, on_call=on_call
@@ -306,11 +283,10 @@ def _do_evaluate(store: Store, run_id: str, workers: int | None, executor: str) 
     from callgate.execution.scoring import score_run
     from callgate.results.summary import print_summary
 
-    with _progress() as progress:
-        task = progress.add_task("scoring", total=None)
+    with Bar(err, "scoring") as progress:
 
         def on_start(total: int, already: int) -> None:
-            progress.update(task, total=total, completed=already)
+            progress.start(total, already)
 
         outcome = score_run(
             store,
@@ -319,7 +295,7 @@ def _do_evaluate(store: Store, run_id: str, workers: int | None, executor: str) 
             executor=executor,
             workers=workers,
             on_start=on_start,
-            on_call=lambda: progress.advance(task),
+            on_call=progress.advance,
         )
     if outcome.failed:
         first = next(iter(outcome.failed.items()))
@@ -361,7 +337,10 @@ def export(
     run_id: Annotated[
         str | None, typer.Argument(help="Run id or prefix (default: latest).")
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="csv, parquet or jsonl.")] = "csv",
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", "-f", help="csv, parquet or jsonl (default: from -o, else csv)."),
+    ] = None,
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="File to write (default: results-<run>.<format>)."),
@@ -377,8 +356,13 @@ def export(
     from callgate.results.table import call_rows, turn_rows
     from callgate.store.db import Store
 
+    suffix = output.suffix.lstrip(".").lower() if output is not None else ""
+    if fmt is None:
+        fmt = suffix if suffix in FORMATS else "csv"
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r} (csv, parquet or jsonl)", field="--format")
+    if suffix in FORMATS and suffix != fmt:
+        raise UsageError(f"--output ends in .{suffix} but --format is {fmt}", field="--output")
     st = Store.open(store, create=False)
     row = st.run(run_id) if run_id else st.latest_run()
     if not st.scores(row.run_id):

@@ -33,7 +33,11 @@ ESCALATION = Metric(
 
 # 12-19 digits, optionally grouped: a full card number. Four digits alone (last4) are allowed.
 CARD_NUMBER = re.compile(r"\b(?:\d[ -]?){12,19}\b")
-PIN_SPOKEN = re.compile(r"\bpin\b[^.?!]{0,30}?\b\d{4,6}\b", re.IGNORECASE)
+# A PIN read out ("your PIN is 4821", "PIN: 4821"), not a card's last four digits said near the
+# word PIN ("the PIN on your card ending in 4821").
+PIN_SPOKEN = re.compile(
+    r"\bpin\b(?:\s+number)?\s*(?:is|was|will be|:|=)?\s*\d{4,6}\b", re.IGNORECASE
+)
 DEFAULT_CLAIMS = (
     "guarantee",
     "guaranteed",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from callgate.agents.pipeline import policy_params
 from callgate.agents.policy import POLICIES, TOOLSETS
 from callgate.agents.voice import AGENTS
 from callgate.errors import UsageError
@@ -25,7 +27,9 @@ def _known(registry: Registry[Any], name: str, source: str, field: str) -> None:
         )
 
 
-def check(suite: LoadedSuite, variants: list[LoadedVariant], plan: RunPlan) -> None:
+def check(
+    suite: LoadedSuite, variants: list[LoadedVariant], plan: RunPlan, models_dir: Path | None = None
+) -> None:
     load_builtins()
     for lv in variants:
         v, src = lv.variant, str(lv.path)
@@ -46,6 +50,10 @@ def check(suite: LoadedSuite, variants: list[LoadedVariant], plan: RunPlan) -> N
                 field="tts.voice",
             )
         _engine(get_vad, v.vad.engine, v.vad.params, src, "vad.params")
+        # Build the policy and the tools once: a bad parameter fails here, not in every call.
+        _engine(POLICIES.create, v.policy.name, policy_params(v, models_dir), src, "policy.params")
+        tool_params = {"initial_state": {}, **v.tools.params}
+        _engine(TOOLSETS.create, v.tools.toolset, tool_params, src, "tools.params")
     used = {job.cell.voice_name for job in plan.jobs}
     for name in sorted(used):
         spec = suite.suite.voices[name]

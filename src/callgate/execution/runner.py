@@ -63,7 +63,7 @@ def plan(req: RunRequest) -> RunPlan:
             lv.variant.name: lv.variant.model_dump(mode="json") for lv in req.variants
         },
         "grid": req.grid,
-        "cohort": sorted(req.cohort),
+        "cohort": _canonical_filters(req.cohort),
         "scenarios": sorted(req.scenarios),
         "split": req.split,
         "repeats": req.repeats,
@@ -92,6 +92,11 @@ def plan(req: RunRequest) -> RunPlan:
                     )
                 )
     return RunPlan(run_id, spec, jobs)
+
+
+def _canonical_filters(items: list[str]) -> list[str]:
+    """``accent=us,rp`` and ``accent=rp,us`` select the same calls, so they name the same run."""
+    return [f"{k}={','.join(sorted(v))}" for k, v in sorted(parse_filters(items).items())]
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

@@ -63,6 +63,11 @@ def load_suite(name_or_path: str) -> LoadedSuite:
         items = part.data.get("scenarios") if isinstance(part.data, dict) else None
         if not isinstance(items, list):
             raise UsageError("needs a top-level list 'scenarios'", source=part.path)
+        extra = sorted(set(part.data) - {"scenarios"})
+        if extra:
+            raise UsageError(
+                "only 'scenarios' is allowed at the top level", source=part.path, field=extra[0]
+            )
         origins += [(part, ("scenarios", i)) for i in range(len(items))]
         scenarios += items
     data["scenarios"] = scenarios

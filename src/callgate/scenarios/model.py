@@ -42,6 +42,8 @@ class NoiseSpec(_Strict):
     def _snr_needed(self) -> NoiseSpec:
         if self.type != "none" and self.snr_db is None:
             raise ValueError("snr_db is required when type is not 'none'")
+        if self.type == "none" and self.snr_db is not None:
+            raise ValueError("snr_db makes no sense with type 'none'")
         return self
 
 
@@ -108,6 +110,7 @@ REPEAT = "$repeat"  # say the last utterance again (frustration may raise rate a
 NEXT = "$next"  # say the next scripted utterance, or `closing` if none is left
 HANGUP = "$hangup"  # end the call
 SILENT = "$silent"  # say nothing; the agent's no-input timeout decides what happens
+SPECIAL_REPLIES = (REPEAT, NEXT, HANGUP, SILENT)
 
 
 class Reaction(_Strict):
@@ -153,6 +156,14 @@ class Caller(_Strict):
     reactions: list[Reaction] = Field(default_factory=list)
     closing: Utterance = Utterance(say="no, that's all, thank you")
     max_turns: int = Field(12, ge=1, le=60)
+
+    @model_validator(mode="after")
+    def _specials_only_in_reactions(self) -> Caller:
+        for i, turn in enumerate([*self.turns, self.closing]):
+            if turn.say in SPECIAL_REPLIES:
+                where = f"turns[{i}]" if i < len(self.turns) else "closing"
+                raise ValueError(f"{where}: {turn.say} works only in reactions")
+        return self
 
 
 # --------------------------------------------------------------------------- expectations

@@ -136,7 +136,11 @@ class _CallLoop:
                 continue
             utt = decision.utterance
             assert utt is not None
-            if utt.interrupt_after_ms is not None and last is not None and last.turn.first_byte:
+            if (
+                utt.interrupt_after_ms is not None
+                and last is not None
+                and last.turn.first_byte is not None
+            ):
                 start = last.turn.first_byte + utt.interrupt_after_ms / 1000.0
             else:
                 start = heard_until + self._delay() + utt.silence_before_s
@@ -294,38 +298,23 @@ def _cost(
         / 60.0
     )
     tts_chars = sum(len(r.turn.tts_text or "") for r in replies)
-    policy_calls = len(replies)
-    items = [
-        CostItem(
-            kind="asr",
-            quantity=round(asr_min, 6),
-            unit="minute",
-            unit_price=prices.asr_per_minute,
-            amount=round(asr_min * prices.asr_per_minute, 8),
-        ),
-        CostItem(
-            kind="tts",
-            quantity=tts_chars,
-            unit="character",
-            unit_price=prices.tts_per_1k_chars / 1000.0,
-            amount=round(tts_chars * prices.tts_per_1k_chars / 1000.0, 8),
-        ),
-        CostItem(
-            kind="policy",
-            quantity=policy_calls,
-            unit="call",
-            unit_price=prices.policy_per_call,
-            amount=round(policy_calls * prices.policy_per_call, 8),
-        ),
-        CostItem(
-            kind="telephony",
-            quantity=round(duration / 60.0, 6),
-            unit="minute",
-            unit_price=prices.telephony_per_minute,
-            amount=round(duration / 60.0 * prices.telephony_per_minute, 8),
-        ),
+    lines = [
+        ("asr", asr_min, "minute", prices.asr_per_minute),
+        ("tts", tts_chars, "character", prices.tts_per_1k_chars / 1000.0),
+        ("policy", len(replies), "call", prices.policy_per_call),
+        ("telephony", duration / 60.0, "minute", prices.telephony_per_minute),
     ]
-    return items
+    return [
+        CostItem(
+            kind=kind,
+            quantity=round(qty, 6),
+            unit=unit,
+            unit_price=price,
+            amount=round(qty * price, 8),
+            currency=prices.currency,
+        )
+        for kind, qty, unit, price in lines
+    ]
 
 
 def _r(x: float) -> float:

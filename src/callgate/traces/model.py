@@ -151,6 +151,7 @@ class CostItem(_Model):
     unit: str
     unit_price: float
     amount: float
+    currency: str = "USD"
 
 
 class CallTrace(_Model):

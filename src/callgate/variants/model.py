@@ -22,7 +22,8 @@ class LatencySpec(_Strict):
 
     latency = base_s + per_audio_s * seconds of audio in + per_char_s * characters in
               + network_s, times a log-normal jitter factor with sigma ``jitter``.
-    Defaults come from compute times measured on a 2-core machine (``scripts/benchmark.py``).
+    Each stage has its own defaults (a partial override keeps the other fields), calibrated from
+    compute times measured on a 2-core machine (``benchmarks/simulation.py`` prints the fit).
     """
 
     base_s: float = Field(0.0, ge=0.0, le=30.0)
@@ -30,6 +31,26 @@ class LatencySpec(_Strict):
     per_char_s: float = Field(0.0, ge=0.0, le=1.0)
     network_s: float = Field(0.0, ge=0.0, le=10.0)
     jitter: float = Field(0.1, ge=0.0, le=2.0)
+
+
+class ASRLatency(LatencySpec):
+    base_s: float = Field(0.12, ge=0.0, le=30.0)
+    per_audio_s: float = Field(0.08, ge=0.0, le=10.0)
+
+
+class TTSLatency(LatencySpec):
+    base_s: float = Field(0.08, ge=0.0, le=30.0)
+    per_char_s: float = Field(0.0015, ge=0.0, le=1.0)
+
+
+class PolicyLatency(LatencySpec):
+    base_s: float = Field(0.25, ge=0.0, le=30.0)
+    jitter: float = Field(0.25, ge=0.0, le=2.0)
+
+
+class ToolLatency(LatencySpec):
+    base_s: float = Field(0.15, ge=0.0, le=30.0)
+    jitter: float = Field(0.3, ge=0.0, le=2.0)
 
 
 class ASRHintsSpec(_Strict):
@@ -41,7 +62,7 @@ class ASRSpec(_Strict):
     engine: str = "whisper"
     params: dict[str, Any] = Field(default_factory=dict, description="engine constructor params")
     hints: ASRHintsSpec = ASRHintsSpec()
-    latency: LatencySpec = LatencySpec(base_s=0.12, per_audio_s=0.08)
+    latency: ASRLatency = ASRLatency()
 
 
 class TTSSpec(_Strict):
@@ -49,7 +70,7 @@ class TTSSpec(_Strict):
     voice: str = "joe"
     rate: float = Field(1.0, gt=0.3, le=3.0)
     params: dict[str, Any] = Field(default_factory=dict)
-    latency: LatencySpec = LatencySpec(base_s=0.08, per_char_s=0.0015)
+    latency: TTSLatency = TTSLatency()
 
 
 class VADSpec(_Strict):
@@ -71,21 +92,20 @@ class PolicySpec(_Strict):
     name: str = "banking"
     version: str = "1.0"
     params: dict[str, Any] = Field(default_factory=dict)
-    latency: LatencySpec = LatencySpec(base_s=0.25, jitter=0.25)
+    latency: PolicyLatency = PolicyLatency()
 
 
 class ToolsSpec(_Strict):
     toolset: str = "banking"
     schema_version: str = "banking-v1"
     params: dict[str, Any] = Field(default_factory=dict)
-    latency: LatencySpec = LatencySpec(base_s=0.15, jitter=0.3)
+    latency: ToolLatency = ToolLatency()
 
 
 class RoutingSpec(_Strict):
     """When the agent hands the caller to a human (the policy reads these)."""
 
     transfer_after_failures: int = Field(2, ge=1, le=20)
-    transfer_on_request: bool = True
 
 
 class PriceTable(_Strict):
