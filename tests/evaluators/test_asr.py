@@ -96,3 +96,27 @@ def test_standalone_calls_run_as_written_on_a_synthesised_wav(tmp_path: Path) ->
         ]
     )
     assert many[0].score == result.score and many[1].score is not None and many[1].score < 1.0
+
+
+def test_batch_from_a_results_file(tmp_path: Path) -> None:
+    import json
+
+    from callgate.evaluators import TaskCompletion
+
+    path = tmp_path / "batch.jsonl"
+    path.write_text(
+        json.dumps({"ground_truth": "freeze my card", "hypothesis": "fees my card"})
+        + "\n"
+        + json.dumps({"ground_truth": "freeze my card", "hypothesis": "freeze my card"})
+        + "\n"
+    )
+    scores = [r.score for r in ASRAccuracy().evaluate_many(path)]
+    assert scores == pytest.approx([2 / 3, 1.0])
+    csv_path = tmp_path / "tasks.csv"
+    csv_path.write_text(
+        "response,expected_response\n"
+        '"Your debit card is now frozen.",Freeze my debit card\n'
+        '"Your credit card is now frozen.",Freeze my debit card\n'
+    )
+    results = TaskCompletion().evaluate_many(str(csv_path))
+    assert results[0].passed is True and results[1].passed is False

@@ -88,7 +88,11 @@ def test_score_call(
     fraction: float | None,
 ) -> None:
     res = TaskCompletion().score_call(trace(expectation, state, transferred), CTX)
-    assert res.metrics == {"task_completion": done, "outcome_predicates_passed": fraction}
+    assert res.metrics == {
+        "task_completion": done,
+        "outcome_predicates_passed": fraction,
+        "expected_responses_said": None,
+    }
     assert res.score == done
     assert res.passed is (done == 1.0)
     assert res.reason.startswith("task completed" if done else "task not completed")
@@ -223,3 +227,30 @@ def test_registered_with_params_and_metrics() -> None:
     assert metrics["task_completion"].kind == "binary"
     assert metrics["task_completion"].direction == "higher"
     assert metrics["task_completion"].threshold == 1.0
+
+
+def test_expected_responses_must_be_said() -> None:
+    from callgate.evaluators.base import EvalContext
+    from callgate.traces.model import AgentTurnTrace, CallTrace
+
+    def trace(reply: str) -> CallTrace:
+        return CallTrace(
+            call_id="c",
+            run_id="r",
+            suite="s",
+            scenario_id="x",
+            variant="v",
+            seed=1,
+            cohort_id="c",
+            cohort={},
+            expectation={"agent_says": ["card is now frozen", "anything else"]},
+            agent_turns=[AgentTurnTrace(index=0, trigger="start", reply_text=reply)],
+        )
+
+    ok = TaskCompletion().score_call(
+        trace("Done. Your debit card is now frozen. Anything else?"), EvalContext()
+    )
+    assert ok.metrics["expected_responses_said"] == 1.0 and ok.score == 1.0
+    bad = TaskCompletion().score_call(trace("Done. Anything else?"), EvalContext())
+    assert bad.metrics["expected_responses_said"] == 0.5 and bad.score == 0.0
+    assert "never said 'card is now frozen'" in bad.reason

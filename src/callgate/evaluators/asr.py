@@ -10,7 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-from callgate.evaluators.base import EVALUATORS, EvalContext, EvalResult, Metric, result
+from callgate.evaluators.base import (
+    EVALUATORS,
+    BatchMixin,
+    EvalContext,
+    EvalResult,
+    Metric,
+    result,
+)
 from callgate.evaluators.text import char_errors, entity_accuracy, entity_hits, word_errors
 from callgate.traces.model import CallTrace
 
@@ -36,7 +43,7 @@ def _accuracy(wer: float | None) -> float | None:
 
 
 @EVALUATORS.register("ASRAccuracy")
-class ASRAccuracy:
+class ASRAccuracy(BatchMixin):
     name: ClassVar[str] = "ASRAccuracy"
     metrics: ClassVar[list[Metric]] = [ACCURACY, WER, CER, ENTITY]
 
@@ -140,10 +147,6 @@ class ASRAccuracy:
             "entities": [h.__dict__ for h in hits],
         }
         return result(self.name, ACCURACY, metrics, f"WER {we.wer:.3f}", details=details)
-
-    def evaluate_many(self, items: list[dict[str, Any]]) -> list[EvalResult]:
-        """Batch form: the ASR model loads once for all items."""
-        return [self.evaluate(**item) for item in items]
 
     def _recognise(self, path: Path) -> str:
         from callgate.speech.audio import read_audio

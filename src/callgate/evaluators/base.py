@@ -8,10 +8,14 @@ name with recorded parameters (:func:`build`), so any score in a results file ca
 
 from __future__ import annotations
 
+import csv
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
+from callgate.errors import UsageError
 from callgate.registry import Registry
 from callgate.traces.model import CallTrace
 
@@ -102,3 +106,28 @@ def result(
     """Build an :class:`EvalResult` whose ``score``/``passed`` follow the primary metric."""
     value = metrics.get(primary.name)
     return EvalResult(evaluator, value, primary.passes(value), reason, metrics, **extra)
+
+
+def batch_items(items: list[dict[str, Any]] | str | Path) -> list[dict[str, Any]]:
+    """Items for ``evaluate_many``: a list of keyword dicts, or a JSONL / CSV file of them (column
+    names are the keyword names, e.g. ``audio_path,ground_truth``)."""
+    if not isinstance(items, (str, Path)):
+        return list(items)
+    path = Path(items)
+    try:
+        with path.open(encoding="utf-8") as fh:
+            if path.suffix == ".csv":
+                return [dict(row) for row in csv.DictReader(fh)]
+            return [json.loads(line) for line in fh if line.strip()]
+    except FileNotFoundError:
+        raise UsageError("file not found", source=path) from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"line {exc.lineno}: not JSON", source=path) from None
+
+
+class BatchMixin:
+    """``evaluate_many``: one evaluator (so one loaded model) over many items."""
+
+    def evaluate_many(self, items: list[dict[str, Any]] | str | Path) -> list[EvalResult]:
+        evaluate = self.evaluate  # type: ignore[attr-defined]
+        return [evaluate(**item) for item in batch_items(items)]

@@ -25,7 +25,14 @@ from typing import Any, ClassVar
 from pydantic import ValidationError
 
 from callgate.errors import UsageError
-from callgate.evaluators.base import EVALUATORS, EvalContext, EvalResult, Metric, result
+from callgate.evaluators.base import (
+    EVALUATORS,
+    BatchMixin,
+    EvalContext,
+    EvalResult,
+    Metric,
+    result,
+)
 from callgate.evaluators.expectations import check_predicate
 from callgate.evaluators.text import normalize
 from callgate.scenarios.model import Expectation
@@ -39,6 +46,10 @@ COMPLETION = Metric(
 PREDICATES = Metric(
     "outcome_predicates_passed", "higher", "fraction",
     "share of the scenario's outcome predicates the final tool state satisfies", 1.0, "rate",
+)  # fmt: skip
+SAYS = Metric(
+    "expected_responses_said", "higher", "fraction",
+    "share of the scenario's agent_says phrases found in some agent reply", 1.0, "rate",
 )  # fmt: skip
 TEXT_MATCH = Metric(
     "task_text_match", "higher", "fraction",
@@ -160,9 +171,9 @@ def _found(kind: str, item: str, words: set[str], values: list[float]) -> bool:
 
 
 @EVALUATORS.register("TaskCompletion")
-class TaskCompletion:
+class TaskCompletion(BatchMixin):
     name: ClassVar[str] = "TaskCompletion"
-    metrics: ClassVar[list[Metric]] = [COMPLETION, PREDICATES, TEXT_MATCH]
+    metrics: ClassVar[list[Metric]] = [COMPLETION, PREDICATES, SAYS, TEXT_MATCH]
 
     def __init__(self, threshold: float = 0.8) -> None:
         self.threshold = float(threshold)  # text mode only; the trace check is all-or-nothing
@@ -190,9 +201,11 @@ class TaskCompletion:
             checks.append({"path": pred.path, "check": check, "passed": ok, "reason": why})
         passed = sum(bool(c["passed"]) for c in checks)
         handoff_ok = call.transferred == expectation.transferred
-        done = passed == len(checks) and handoff_ok
+        said = _phrases_said(expectation.agent_says, call)
+        done = passed == len(checks) and handoff_ok and all(said.values())
 
         problems = [f"{c['path']}: {c['reason']}" for c in checks if not c["passed"]]
+        problems += [f"agent never said {p!r}" for p, ok in said.items() if not ok]
         if not handoff_ok:
             problems.append(
                 f"transferred: expected {expectation.transferred}, got {call.transferred}"
@@ -205,6 +218,7 @@ class TaskCompletion:
         metrics: dict[str, float | None] = {
             COMPLETION.name: 1.0 if done else 0.0,
             PREDICATES.name: passed / len(checks) if checks else None,
+            SAYS.name: sum(said.values()) / len(said) if said else None,
         }
         details = {
             "predicates": checks,
@@ -214,6 +228,7 @@ class TaskCompletion:
                 "ok": handoff_ok,
             },
             "label": expectation.label,
+            "agent_says": said,
         }
         return result(self.name, COMPLETION, metrics, reason, details=details)
 
@@ -256,3 +271,9 @@ class TaskCompletion:
         return EvalResult(
             self.name, score, score >= self.threshold, reason, {TEXT_MATCH.name: score}, details
         )
+
+
+def _phrases_said(phrases: list[str], call: CallTrace) -> dict[str, bool]:
+    """Which expected phrases occur (normalised, as whole words) in some spoken agent reply."""
+    replies = [f" {normalize(t.reply_text)} " for t in call.agent_turns if not t.discarded]
+    return {p: any(f" {normalize(p)} " in r for r in replies) for p in phrases}

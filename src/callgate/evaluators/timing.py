@@ -16,6 +16,7 @@ from callgate.traces.model import AgentTurnTrace, CallTrace
 
 TTFA_P50 = Metric("ttfa_p50_s", "lower", "s", "median time to first audible agent audio", 1.5)
 TTFA_P95 = Metric("ttfa_p95_s", "lower", "s", "95th percentile time to first audible audio", 2.5)
+TTFA_P99 = Metric("ttfa_p99_s", "lower", "s", "99th percentile time to first audible audio")
 TTFA_MAX = Metric("ttfa_max_s", "lower", "s", "slowest time to first audible audio in the call")
 BARGE = Metric(
     "barge_in_stop_s",
@@ -94,7 +95,15 @@ def _dead_air(call: CallTrace) -> float:
 @EVALUATORS.register("Timing")
 class Timing:
     name: ClassVar[str] = "Timing"
-    metrics: ClassVar[list[Metric]] = [TTFA_P50, TTFA_P95, TTFA_MAX, BARGE, DEAD_AIR, DURATION]
+    metrics: ClassVar[list[Metric]] = [
+        TTFA_P50,
+        TTFA_P95,
+        TTFA_P99,
+        TTFA_MAX,
+        BARGE,
+        DEAD_AIR,
+        DURATION,
+    ]
 
     def params(self) -> dict[str, Any]:
         return {}
@@ -106,6 +115,7 @@ class Timing:
         metrics: dict[str, float | None] = {
             TTFA_P50.name: float(np.percentile(values, 50)) if len(values) else None,
             TTFA_P95.name: float(np.percentile(values, 95)) if len(values) else None,
+            TTFA_P99.name: float(np.percentile(values, 99)) if len(values) else None,
             TTFA_MAX.name: float(values.max()) if len(values) else None,
             BARGE.name: max(stops) if stops else None,
             DEAD_AIR.name: round(_dead_air(call), 6),

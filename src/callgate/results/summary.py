@@ -6,11 +6,12 @@ import math
 from collections import defaultdict
 from typing import Any
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
 from callgate.evaluators.cost import cost_per_completed
-from callgate.results.table import call_rows
+from callgate.results.table import call_rows, turn_rows
 from callgate.store.db import Store
 
 KEY_METRICS = [
@@ -19,7 +20,6 @@ KEY_METRICS = [
     ("asr_wer", "ASR WER", "{:.3f}"),
     ("asr_entity_accuracy", "entities", "{:.0%}"),
     ("tts_wer", "TTS WER", "{:.3f}"),
-    ("ttfa_p50_s", "TTFA p50 s", "{:.2f}"),
     ("transferred", "to human", "{:.0%}"),
     ("safety_violations", "safety", "{:.2f}"),
 ]
@@ -30,8 +30,11 @@ def _mean(values: list[float]) -> float | None:
     return sum(vals) / len(vals) if vals else None
 
 
+Groups = dict[tuple[str, ...], list[dict[str, Any]]]
+
+
 def _table(
-    title: str, groups: dict[tuple[str, ...], list[dict[str, Any]]], keys: list[str]
+    title: str, groups: Groups, ttfa: dict[tuple[str, ...], list[float]], keys: list[str]
 ) -> Table:
     table = Table(title=title, title_justify="left")
     for k in keys:
@@ -39,6 +42,8 @@ def _table(
     table.add_column("calls", justify="right")
     for _, label, _ in KEY_METRICS:
         table.add_column(label, justify="right")
+    # Percentiles over every answered turn of the slice, not an average of per-call percentiles.
+    table.add_column("TTFA p50/p95 s", justify="right")
     table.add_column("cost/completed", justify="right")
     for key in sorted(groups):
         rows = groups[key]
@@ -50,19 +55,28 @@ def _table(
             [r["cost_per_call"] for r in rows if not math.isnan(r["cost_per_call"])],
             [r["task_completion"] == 1.0 for r in rows],
         )
-        table.add_row(*key, str(len(rows)), *cells, "-" if cpc is None else f"{cpc:.4f}")
+        t = ttfa.get(key, [])
+        pct = f"{np.percentile(t, 50):.2f}/{np.percentile(t, 95):.2f}" if t else "-"
+        table.add_row(*key, str(len(rows)), *cells, pct, "-" if cpc is None else f"{cpc:.4f}")
     return table
 
 
 def print_summary(console: Console, store: Store, run_id: str) -> None:
     rows, _ = call_rows(store, run_id)
-    by_variant: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
-    by_cohort: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    by_variant: Groups = defaultdict(list)
+    by_cohort: Groups = defaultdict(list)
     for r in rows:
         by_variant[(r["variant"],)].append(r)
         by_cohort[(r["cohort_id"].replace("|", " "), r["variant"])].append(r)
-    console.print(_table(f"run {run_id}: per variant (means over calls)", by_variant, ["variant"]))
-    console.print(_table("per cohort", by_cohort, ["cohort", "variant"]))
+    ttfa_v: dict[tuple[str, ...], list[float]] = defaultdict(list)
+    ttfa_c: dict[tuple[str, ...], list[float]] = defaultdict(list)
+    for t in turn_rows(store, run_id)[0]:
+        if not math.isnan(t["ttfa_s"]):
+            ttfa_v[(t["variant"],)].append(t["ttfa_s"])
+            ttfa_c[(t["cohort_id"].replace("|", " "), t["variant"])].append(t["ttfa_s"])
+    title = f"run {run_id}: per variant (means over calls)"
+    console.print(_table(title, by_variant, ttfa_v, ["variant"]))
+    console.print(_table("per cohort", by_cohort, ttfa_c, ["cohort", "variant"]))
     console.print(
         "Per-cohort means are descriptive only; `callgate export` writes every call.",
         highlight=False,

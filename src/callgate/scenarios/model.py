@@ -234,6 +234,10 @@ class Expectation(_Strict):
     outcome: list[StatePredicate] = Field(default_factory=list)
     transferred: bool = False
     label: str = Field("resolved", description="expected-outcome cohort tag")
+    agent_says: list[str] = Field(
+        default_factory=list,
+        description="phrases some agent reply must contain (normalised, case-insensitive)",
+    )
 
 
 # --------------------------------------------------------------------------- scenarios and suites
