@@ -374,6 +374,15 @@ def export(
     out.print(f"wrote {len(rows)} {kind} x {len(columns)} columns to {path}", highlight=False)
 
 
+def _register_more() -> None:
+    from callgate.cli.compare_cmds import register
+
+    register(app)
+
+
+_register_more()
+
+
 def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:

@@ -33,23 +33,28 @@ class LatencySpec(_Strict):
     jitter: float = Field(0.1, ge=0.0, le=2.0)
 
 
+# Stage defaults, fitted by benchmarks/simulation.py on the demo suite (2-core machine, 2026-11-25):
+# Whisper tiny.en int8 took 0.50-0.67 s per utterance (+0.01 s per second of audio: the encoder
+# always runs a 30 s window); piper took 0.12 s + 4.3 ms per character for a whole reply; the
+# banking policy 3 ms. Tools are the simulator's own, so their latency is an assumed network
+# round trip to a bank API, not a measurement.
 class ASRLatency(LatencySpec):
-    base_s: float = Field(0.12, ge=0.0, le=30.0)
-    per_audio_s: float = Field(0.08, ge=0.0, le=10.0)
+    base_s: float = Field(0.5, ge=0.0, le=30.0)
+    per_audio_s: float = Field(0.01, ge=0.0, le=10.0)
 
 
 class TTSLatency(LatencySpec):
-    base_s: float = Field(0.08, ge=0.0, le=30.0)
-    per_char_s: float = Field(0.0015, ge=0.0, le=1.0)
+    base_s: float = Field(0.12, ge=0.0, le=30.0)
+    per_char_s: float = Field(0.0043, ge=0.0, le=1.0)
 
 
 class PolicyLatency(LatencySpec):
-    base_s: float = Field(0.25, ge=0.0, le=30.0)
+    base_s: float = Field(0.005, ge=0.0, le=30.0)
     jitter: float = Field(0.25, ge=0.0, le=2.0)
 
 
 class ToolLatency(LatencySpec):
-    base_s: float = Field(0.15, ge=0.0, le=30.0)
+    network_s: float = Field(0.15, ge=0.0, le=10.0)
     jitter: float = Field(0.3, ge=0.0, le=2.0)
 
 
