@@ -165,16 +165,11 @@ def generate(
 
 
 def write_atomically(path: Path, lines: list[dict[str, str]]) -> None:
+    from callgate.store.blobs import atomic_write
+
     data = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, data)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

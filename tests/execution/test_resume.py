@@ -27,6 +27,8 @@ ARGS = [
     "balance-checking-simple",
     "-s",
     "pin-reset-debit",
+    "-c",
+    "noise=clean",
     "--workers",
     "1",
 ]

@@ -62,11 +62,12 @@ def test_same_seed_gives_identical_traces(tmp_path: Path) -> None:
     # Two stores, so nothing is shared through the speech cache; one inline, one in worker
     # processes, so process boundaries cannot hide nondeterminism either.
     ids = ["freeze-debit-simple", "freeze-pause-i-want-to"]
-    a = run_calls(tmp_path / "a", ids, ["baseline"], executor="inline")
-    b = run_calls(tmp_path / "b", ids, ["baseline"], executor="local")
+    clean = ("noise=clean",)
+    a = run_calls(tmp_path / "a", ids, ["baseline"], executor="inline", cohort=clean)
+    b = run_calls(tmp_path / "b", ids, ["baseline"], executor="local", cohort=clean)
     assert len(a) == len(b) == 4
     for ta, tb in zip(a, b, strict=True):
         assert ta.deterministic_view() == tb.deterministic_view()
     assert any(t.measured for t in a)  # compute times are recorded, just not compared
-    c = run_calls(tmp_path / "c", ids[:1], ["baseline"], seed=1)
+    c = run_calls(tmp_path / "c", ids[:1], ["baseline"], seed=1, cohort=clean)
     assert c[0].seed != a[0].seed
