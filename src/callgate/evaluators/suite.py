@@ -31,8 +31,16 @@ def build_all(spec: list[dict[str, Any]]) -> list[Evaluator]:
     return [build(item["name"], item.get("params")) for item in spec]
 
 
+# Bump when any built-in evaluator's logic changes: stored scores from older logic are then
+# recomputed instead of being mixed with new ones (the spec hash includes it).
+SCORING_VERSION = 2
+
+
 def resolved_spec(evaluators: list[Evaluator]) -> list[dict[str, Any]]:
-    return [{"name": e.name, "params": e.params()} for e in evaluators]
+    return [
+        {"name": e.name, "params": e.params(), "scoring_version": SCORING_VERSION}
+        for e in evaluators
+    ]
 
 
 def all_metrics(evaluators: list[Evaluator]) -> list[Metric]:

@@ -68,8 +68,11 @@ def plan(req: RunRequest) -> RunPlan:
         "split": req.split,
         "repeats": req.repeats,
         "seed": req.seed,
+        # The whole suite travels with the run, so replays (attribution) need no source files.
+        "suite_json": suite.model_dump(mode="json"),
     }
-    identity = {k: v for k, v in spec.items() if k not in ("suite_path", "variant_specs")}
+    derived = ("suite_path", "variant_specs", "suite_json")  # already covered by the hashes
+    identity = {k: v for k, v in spec.items() if k not in derived}
     run_id = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
     jobs: list[CallJob] = []
     for cell in cells:

@@ -18,7 +18,7 @@ from callgate.store.db import Store
 _state: dict[str, Any] = {}
 
 
-def _init(store_root: str, spec: list[dict[str, Any]]) -> None:
+def _init(store_root: str, spec: list[dict[str, Any]], run_spec: dict[str, Any]) -> None:
     from callgate.evaluators.base import EvalContext
     from callgate.evaluators.suite import build_all
     from callgate.plugins import load_builtins
@@ -29,6 +29,31 @@ def _init(store_root: str, spec: list[dict[str, Any]]) -> None:
     _state["store"] = Store(Path(store_root))
     _state["evaluators"] = build_all(spec)
     _state["ctx"] = EvalContext(load_audio=env.blobs.get, options={"speech_cache": env.cache})
+    try:
+        _state["replay"] = _replay_inputs(run_spec)
+    except ValueError:  # a run stored by an older callgate: score it, but do not replay it
+        _state["replay"] = None
+    _state["models_dir"] = env.models_dir
+
+
+def _replay_inputs(run_spec: dict[str, Any]) -> tuple[Any, dict[str, Any]] | None:
+    """(suite, variants by name) for oracle replays, from the run spec, or None if unavailable."""
+    from callgate.scenarios.load import load_suite
+    from callgate.scenarios.model import Suite
+    from callgate.variants.model import Variant
+
+    variants = {k: Variant.model_validate(v) for k, v in run_spec.get("variant_specs", {}).items()}
+    if "suite_json" in run_spec:
+        return Suite.model_validate(run_spec["suite_json"]), variants
+    path = run_spec.get("suite_path")
+    if path:  # older runs: the suite file still on disk, if it has not changed since
+        try:
+            loaded = load_suite(path)
+        except Exception:
+            return None
+        if loaded.content_hash == run_spec.get("suite_hash"):
+            return loaded.suite, variants
+    return None
 
 
 def _score(job: tuple[str, str]) -> tuple[str, dict[str, Any] | None, str | None]:
@@ -37,10 +62,26 @@ def _score(job: tuple[str, str]) -> tuple[str, dict[str, Any] | None, str | None
     run_id, call_id = job
     try:
         trace = _state["store"].call(run_id, call_id)
-        scores = score_call(trace, _state["evaluators"], _state["ctx"])
-        return call_id, asdict(scores), None
+        scores = asdict(score_call(trace, _state["evaluators"], _state["ctx"]))
+        scores["details"]["Attribution"] = _attribute(trace, scores)
+        return call_id, scores, None
     except Exception as exc:
         return call_id, None, f"{type(exc).__name__}: {exc}"
+
+
+def _attribute(trace: Any, scores: dict[str, Any]) -> dict[str, Any]:
+    from callgate.inspection.attribution import attribute
+
+    inputs = _state.get("replay")
+    scenario = variant = None
+    reactions: list[Any] = []
+    if inputs is not None:
+        suite, variants = inputs
+        scenario = next((s for s in suite.scenarios if s.id == trace.scenario_id), None)
+        variant = variants.get(trace.variant)
+        reactions = list(suite.reactions)
+    result = attribute(trace, scores, scenario, variant, reactions, _state.get("models_dir"))
+    return result.to_json()
 
 
 @dataclass
@@ -71,7 +112,9 @@ def score_run(
         on_start(len(todo) + len(have), len(have))
     ex = EXECUTORS.create(executor, workers=workers)
     jobs = [(run_id, cid) for cid in todo]
-    for call_id, scores, err in ex.map_unordered(_score, jobs, _init, (str(store.root), resolved)):
+    run_spec = store.run(run_id).spec
+    init_args = (str(store.root), resolved, run_spec)
+    for call_id, scores, err in ex.map_unordered(_score, jobs, _init, init_args):
         if scores is not None:
             store.put_scores(run_id, spec_hash, call_id, scores)
             out.scored += 1

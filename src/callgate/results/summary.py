@@ -77,7 +77,23 @@ def print_summary(console: Console, store: Store, run_id: str) -> None:
     title = f"run {run_id}: per variant (means over calls)"
     console.print(_table(title, by_variant, ttfa_v, ["variant"]))
     console.print(_table("per cohort", by_cohort, ttfa_c, ["cohort", "variant"]))
+    console.print(_attribution_table(by_cohort))
     console.print(
         "Per-cohort means are descriptive only; `callgate export` writes every call.",
         highlight=False,
     )
+
+
+def _attribution_table(groups: Groups) -> Table:
+    """Why calls failed, per cohort and variant (see docs/results.md, attribution)."""
+    causes = ("asr", "policy", "tts", "timing")
+    table = Table(title="failed calls by cause (oracle replay)", title_justify="left")
+    for col in ("cohort", "variant", "failed", *causes):
+        table.add_column(col, justify="left" if col in ("cohort", "variant") else "right")
+    for key in sorted(groups):
+        found = [r["attribution"] for r in groups[key] if r["attribution"]]
+        if not found:
+            continue
+        shares = [f"{found.count(c)} ({found.count(c) / len(found):.0%})" for c in causes]
+        table.add_row(*key, str(len(found)), *shares)
+    return table

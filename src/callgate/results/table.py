@@ -70,6 +70,7 @@ def call_columns(rows: list[dict[str, Any]], metrics: list[str]) -> list[tuple[s
     cols: list[tuple[str, Dtype]] = list(CALL_ID_COLUMNS)
     cols += [(t, "string") for t in ordered]
     cols += [(m, "float64") for m in metrics]
+    cols.append(("attribution", "string"))
     cols.append(("reasons", "string"))
     return cols
 
@@ -99,7 +100,12 @@ def call_rows(store: Store, run_id: str) -> tuple[list[dict[str, Any]], list[tup
         for m in metrics:
             v = values.get(m)
             row[m] = math.nan if v is None else float(v)
-        row["reasons"] = json.dumps(sc.get("reasons", {}), sort_keys=True)
+        attribution = sc.get("details", {}).get("Attribution") or {}
+        row["attribution"] = attribution.get("cause") or ""
+        reasons = dict(sc.get("reasons", {}))
+        if attribution.get("cause"):
+            reasons["Attribution"] = attribution.get("reason", "")
+        row["reasons"] = json.dumps(reasons, sort_keys=True)
         rows.append(row)
     return rows, call_columns(rows, metrics)
 

@@ -1,0 +1,90 @@
+"""The oracle replay: the same call as text only, with perfect hearing.
+
+The scripted caller and the agent's dialogue policy and tools run exactly as in the audio call,
+but the policy receives what the caller really said (confidence 1.0) instead of the ASR output,
+whole utterances arrive as one turn, and there is no clock. It costs milliseconds, so every failed
+call can be replayed. If the replay succeeds, the audio path (ASR, end of turn) caused the failure;
+if it fails too, the policy did.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from callgate.agents.pipeline import policy_params
+from callgate.agents.policy import POLICIES, TOOLSETS, PolicyInput, ToolResult
+from callgate.scenarios.model import Reaction, Scenario
+from callgate.simulation.caller import ScriptedCaller
+from callgate.variants.model import Variant
+
+MAX_TURNS = 60
+
+
+@dataclass
+class OracleCall:
+    transcript: list[tuple[str, str]] = field(default_factory=list)  # (speaker, text)
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)  # {tool, args, ok}
+    final_state: dict[str, Any] = field(default_factory=dict)
+    transferred: bool = False
+    ended_by: str = "agent_hangup"
+
+
+class _RecordingTools:
+    def __init__(self, backend: Any, out: OracleCall) -> None:
+        self.backend = backend
+        self.out = out
+
+    def call(self, name: str, args: dict[str, Any]) -> ToolResult:
+        result: ToolResult = self.backend.call(name, dict(args))
+        # "line": the transcript line of the agent reply this call belongs to (appended next).
+        line = len(self.out.transcript)
+        self.out.tool_calls.append(
+            {"tool": name, "args": dict(args), "ok": result.ok, "line": line}
+        )
+        return result
+
+
+def replay(
+    scenario: Scenario,
+    variant: Variant,
+    initial_state: dict[str, Any],
+    suite_reactions: list[Reaction],
+    models_dir: Any = None,
+) -> OracleCall:
+    out = OracleCall()
+    policy = POLICIES.create(variant.policy.name, **policy_params(variant, models_dir))
+    session = policy.start()
+    backend = TOOLSETS.create(
+        variant.tools.toolset, initial_state=initial_state, **variant.tools.params
+    )
+    tools = _RecordingTools(backend, out)
+    caller = ScriptedCaller(scenario.caller, suite_reactions)
+    reply = session.respond(PolicyInput("start"), tools)
+    out.transcript.append(("agent", reply.text))
+    silences = 0
+    while not reply.end_call and len(out.transcript) < MAX_TURNS:
+        decision = caller.decide(reply.text)
+        if decision.kind == "hangup":
+            out.ended_by = "caller_hangup"
+            break
+        if decision.kind == "silent":
+            silences += 1
+            if silences > 5:
+                out.ended_by = "no_input"
+                break
+            reply = session.respond(PolicyInput("silence"), tools)
+        else:
+            assert decision.utterance is not None
+            text = decision.utterance.say
+            out.transcript.append(("caller", text))
+            reply = session.respond(PolicyInput("utterance", text, 1.0), tools)
+        out.transcript.append(("agent", reply.text))
+        out.transferred = out.transferred or reply.transferred
+    else:
+        if reply.end_call:
+            out.ended_by = "transfer" if reply.transferred else "agent_hangup"
+        else:
+            out.ended_by = "max_turns"
+    out.final_state = backend.state()
+    return out
