@@ -378,6 +378,9 @@ def _register_more() -> None:
     from callgate.cli.compare_cmds import register
 
     register(app)
+    from callgate.cli import inspect_cmds
+
+    inspect_cmds.register(app)
 
 
 _register_more()

@@ -127,7 +127,7 @@ class TTSAccuracy:
                     "intended": t.reply_text,
                     "heard": heard,
                     "tts_wer": we.wer,
-                    "substitutions": [list(p) for p in we.substitution_pairs()],
+                    "tts_substitutions": [list(p) for p in we.substitution_pairs()],
                     "flags": flags,
                 }
             )

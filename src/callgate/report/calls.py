@@ -1,0 +1,198 @@
+"""One call in detail, shared by the HTML report and the web UI so the two never drift.
+
+The caller links audio and other calls through two callbacks: the report uses ``data:`` URIs or
+relative files and in-page anchors, the web UI its own ``/blob`` and ``/run/.../call`` URLs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from callgate.report.data import CallRow
+from callgate.report.diff import diff_html
+from callgate.report.escape import anchor, esc, num
+from callgate.report.timeline import timeline_svg
+from callgate.report.tools import tools_table
+from callgate.traces.model import AudioRef, CallTrace
+
+AudioSrc = Callable[[AudioRef], str | None]
+CallLink = Callable[[str], str | None]
+KEY_METRICS = (
+    "task_completion",
+    "tool_selection_accuracy",
+    "asr_wer",
+    "asr_entity_accuracy",
+    "tts_wer",
+    "ttfa_p50_s",
+    "barge_in_stop_s",
+    "dead_air_max_s",
+)
+
+
+def status_badges(row: CallRow | None) -> str:
+    if row is None or row.failed is None:
+        return '<span class="badge">not scored</span>'
+    out = [
+        '<span class="badge bad">failed</span>'
+        if row.failed
+        else '<span class="badge ok">passed</span>'
+    ]
+    if row.regressed:
+        out.append('<span class="badge bad">regressed</span>')
+    if row.failed and row.cause:
+        out.append(f'<span class="badge cause-{esc(row.cause)}">{esc(row.cause)}</span>')
+    return " ".join(out)
+
+
+def _player(label: str, channel: str, ref: AudioRef | None, audio_src: AudioSrc) -> str:
+    src = audio_src(ref) if ref is not None else None
+    if src is None:
+        return f'<div class="player"><b>{esc(label)}</b> <span class="muted">no audio</span></div>'
+    return (
+        f'<div class="player"><b>{esc(label)}</b> <audio controls preload="none" '
+        f'data-channel="{channel}" src="{esc(src)}"></audio></div>'
+    )
+
+
+def _ttfa_by_turn(scores: dict[str, Any]) -> dict[int, float]:
+    return {
+        int(t["turn"]): float(t["ttfa_s"])
+        for t in scores.get("turns", [])
+        if t.get("ttfa_s") is not None and t.get("turn") is not None
+    }
+
+
+def turns_table(trace: CallTrace, scores: dict[str, Any]) -> str:
+    ttfa = _ttfa_by_turn(scores)
+    rows = []
+    for turn in trace.agent_turns:
+        t = turn.heard_start if turn.heard_start is not None else turn.first_audible
+        when = (
+            f'<button type="button" class="seek-btn" data-seek="{t:.3f}">{t:.2f}s</button>'
+            if t is not None
+            else "-"
+        )
+        if turn.asr is not None and turn.reference_text is not None:
+            heard = diff_html(turn.reference_text, turn.asr.text)
+            heard += (
+                f'<div class="muted">said: {esc(turn.reference_text)}<br>heard: '
+                f"{esc(turn.asr.text)} (confidence {turn.asr.confidence:.2f})</div>"
+            )
+        elif turn.asr is not None:
+            heard = f"{esc(turn.asr.text)} <span class='muted'>(no reference)</span>"
+        else:
+            heard = f'<span class="muted">{esc(turn.trigger)}</span>'
+        policy = "-"
+        if turn.policy is not None:
+            p = turn.policy
+            conf = "" if p.intent_confidence is None else f" {p.intent_confidence:.2f}"
+            policy = f"{esc(p.action)}<br><span class='muted'>{esc(p.intent or '')}{conf}</span>"
+        flags = [f for f, on in (("cut", turn.interrupted), ("dropped", turn.discarded)) if on]
+        flags += ["transfer"] if turn.transferred else []
+        tools = ", ".join(
+            esc(trace.tool_calls[i].tool) for i in turn.tool_calls if i < len(trace.tool_calls)
+        )
+        rows.append(
+            f"<tr><td>{turn.index}</td><td>{when}</td><td>{heard}</td><td>{policy}</td>"
+            f"<td>{tools or '-'}</td><td>{esc(turn.reply_text)}"
+            + "".join(f' <span class="badge bad">{f}</span>' for f in flags)
+            + f"</td><td>{num(ttfa.get(turn.index))}</td></tr>"
+        )
+    return (
+        '<table class="turns"><thead><tr><th>#</th><th>at</th><th>caller said / agent heard'
+        "</th><th>policy</th><th>tools</th><th>reply</th><th>TTFA s</th></tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table>"
+    )
+
+
+def _scores_block(scores: dict[str, Any]) -> str:
+    metrics = scores.get("metrics", {})
+    if not metrics:
+        return '<p class="muted">Not scored (run `callgate evaluate`).</p>'
+    cells = "".join(
+        f"<tr><td>{esc(k)}</td><td>{num(v)}</td></tr>" for k, v in sorted(metrics.items())
+    )
+    reasons = "".join(
+        f"<li><b>{esc(k)}</b>: {esc(v)}</li>" for k, v in sorted(scores.get("reasons", {}).items())
+    )
+    return (
+        "<details><summary>All scores and reasons</summary>"
+        f'<div class="cols"><table class="compact">{cells}</table><ul>{reasons}</ul></div>'
+        "</details>"
+    )
+
+
+def call_detail(
+    trace: CallTrace,
+    scores: dict[str, Any],
+    row: CallRow | None,
+    *,
+    audio_src: AudioSrc,
+    call_link: CallLink,
+    heading: str = "h3",
+) -> str:
+    """The detail section of one call: header, players, timeline, turns, tools, scores."""
+    tags = " ".join(f'<span class="tag">{esc(k)}={esc(v)}</span>' for k, v in trace.cohort.items())
+    metrics = scores.get("metrics", {})
+    key = " &middot; ".join(
+        f"{esc(m)} {num(metrics.get(m))}" for m in KEY_METRICS if metrics.get(m) is not None
+    )
+    partner = ""
+    if row is not None and row.partner:
+        link = call_link(row.partner)
+        label = esc(row.partner)
+        partner = (
+            f'paired call: <a href="{esc(link)}">{label}</a>' if link else f"paired call: {label}"
+        )
+    cause = ""
+    if row is not None and row.failed:
+        cause = f'<p class="cause"><b>why:</b> {esc(row.cause)} &mdash; {esc(row.cause_reason)}</p>'
+    return (
+        f'<section class="call-detail" id="{anchor(trace.call_id)}" '
+        f'data-call="{esc(trace.call_id)}">'
+        f"<{heading}>{esc(trace.scenario_id)} &middot; {esc(trace.variant)} "
+        f'<span class="mono muted">{esc(trace.call_id)}</span></{heading}>'
+        f"<p>{status_badges(row)} {tags}</p>{cause}"
+        f'<p class="muted">goal: {esc(trace.goal) or "-"} &middot; ended by '
+        f"{esc(trace.ended_by)} after {trace.duration_s:.1f} s &middot; {partner}</p>"
+        f'<p class="muted">{key}</p>'
+        '<div class="players">'
+        + _player("caller (as the agent heard it)", "caller", trace.caller_audio, audio_src)
+        + _player("agent (as played)", "agent", trace.agent_audio, audio_src)
+        + '<span class="pos mono">0.00 s</span></div>'
+        + timeline_svg(trace)
+        + "<h4>Turns</h4>"
+        + turns_table(trace, scores)
+        + "<h4>Tools: expected path vs calls made</h4>"
+        + tools_table(trace, scores)
+        + _scores_block(scores)
+        + "</section>"
+    )
+
+
+def failures_table(rows: list[CallRow], call_link: CallLink, *, table_id: str = "failures") -> str:
+    """Failed calls with their cause; the id links to the detail (when there is one)."""
+    body = []
+    for r in rows:
+        link = call_link(r.call_id)
+        cid = esc(r.call_id[:12])
+        ident = f'<a href="{esc(link)}">{cid}</a>' if link else cid
+        wer = r.metrics.get("asr_wer")
+        body.append(
+            f'<tr data-variant="{esc(r.variant)}" data-cause="{esc(r.cause or "")}">'
+            f'<td class="mono">{ident}</td><td>{esc(r.variant)}</td><td>{esc(r.scenario_id)}</td>'
+            f'<td class="mono small">{esc(r.cohort_id)}</td>'
+            f"<td>{'yes' if r.regressed else ''}</td><td>{esc(r.cause or '')}</td>"
+            f"<td class='small'>{esc(r.cause_reason)}</td>"
+            f"<td>{num(r.metrics.get('task_completion'))}</td>"
+            f"<td>{num(r.metrics.get('tool_selection_accuracy'))}</td><td>{num(wer)}</td></tr>"
+        )
+    return (
+        f'<table id="{esc(table_id)}" class="calls"><thead><tr><th>call</th><th>variant</th>'
+        "<th>scenario</th><th>cohort</th><th>regressed</th><th>cause</th><th>reason</th>"
+        "<th>task</th><th>tools</th><th>WER</th></tr></thead><tbody>"
+        + "".join(body)
+        + "</tbody></table>"
+    )

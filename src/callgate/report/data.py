@@ -1,0 +1,239 @@
+"""What the report and the web UI show about a run: one light row per call, paired across variants.
+
+Rows are built from the stored traces and scores (docs/results.md): a call *failed* when
+``task_completion`` or ``tool_selection_accuracy`` is below 1 (the attribution rule), and a paired
+candidate call *regressed* when its baseline twin (same scenario, cohort and repeat) did not fail.
+Only the traces of failed calls are kept in memory: they are the ones that get detail sections.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from callgate.errors import UsageError
+from callgate.store.db import RunRow, Store
+from callgate.traces.model import CallTrace
+
+FAIL_METRICS = ("task_completion", "tool_selection_accuracy")
+UNATTRIBUTED = "unattributed"  # failed, but no cause (e.g. an imported call, or an older run)
+
+
+@dataclass
+class CallRow:
+    call_id: str
+    run_id: str
+    scenario_id: str
+    variant: str
+    repeat: int
+    cohort_id: str
+    cohort: dict[str, str]
+    split: str
+    ended_by: str
+    duration_s: float
+    metrics: dict[str, float | None]
+    failed: bool | None  # None: not scored
+    cause: str | None  # asr, policy, tts, timing, "unattributed" when failed without one
+    cause_reason: str
+    ttfa: list[float]
+    partner: str | None = None  # the paired call of the other variant
+    regressed: bool = False
+
+    @property
+    def pair_key(self) -> tuple[str, str, int]:
+        return (self.scenario_id, self.cohort_id, self.repeat)
+
+
+@dataclass
+class RunView:
+    run: RunRow
+    rows: list[CallRow]
+    variants: list[str]
+    baseline: str | None
+    candidate: str | None
+    traces: dict[str, CallTrace] = field(default_factory=dict)  # kept for failed calls only
+    scores: dict[str, dict[str, Any]] = field(default_factory=dict)  # of those same calls
+
+    @property
+    def by_id(self) -> dict[str, CallRow]:
+        return {r.call_id: r for r in self.rows}
+
+    @property
+    def scored(self) -> bool:
+        return any(r.failed is not None for r in self.rows)
+
+
+def open_store(root: Path) -> Store:
+    """An existing store, opened for reading: unlike ``Store.open`` no write probe, so a report
+    can be made from a store on a read-only mount (a CI artifact)."""
+    store = Store(Path(root))
+    if not store.db_path.is_file():
+        raise UsageError(
+            "no callgate store here (run `callgate run` or `callgate demo` first)", source=root
+        )
+    return store
+
+
+def failed_from(metrics: dict[str, Any]) -> bool | None:
+    values = [metrics.get(m) for m in FAIL_METRICS]
+    known = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    if not known:
+        return None
+    return any(v < 1 for v in known)
+
+
+def row_from(trace: CallTrace, sc: dict[str, Any] | None) -> CallRow:
+    sc = sc or {}
+    metrics = {k: (None if v is None else float(v)) for k, v in sc.get("metrics", {}).items()}
+    failed = failed_from(metrics) if sc else None
+    attribution = sc.get("details", {}).get("Attribution") or {}
+    cause = attribution.get("cause") if isinstance(attribution, dict) else None
+    reason = str(attribution.get("reason") or "") if isinstance(attribution, dict) else ""
+    if failed and not cause:
+        cause = UNATTRIBUTED
+    ttfa = [float(t["ttfa_s"]) for t in sc.get("turns", []) if t.get("ttfa_s") is not None]
+    return CallRow(
+        call_id=trace.call_id,
+        run_id=trace.run_id,
+        scenario_id=trace.scenario_id,
+        variant=trace.variant,
+        repeat=trace.repeat,
+        cohort_id=trace.cohort_id,
+        cohort=dict(trace.cohort),
+        split=trace.split,
+        ended_by=trace.ended_by,
+        duration_s=trace.duration_s,
+        metrics=metrics,
+        failed=failed,
+        cause=str(cause) if cause else None,
+        cause_reason=reason,
+        ttfa=ttfa,
+    )
+
+
+def pick_variants(
+    variants: list[str], baseline: str | None = None, candidate: str | None = None
+) -> tuple[str | None, str | None]:
+    """Which variant is the baseline and which the candidate (the gate's, else by name or order)."""
+    if baseline in variants and candidate in variants and baseline != candidate:
+        return baseline, candidate
+    if "baseline" in variants and "candidate" in variants:
+        return "baseline", "candidate"
+    if len(variants) >= 2:
+        return variants[0], variants[1]
+    return None, (variants[0] if variants else None)
+
+
+def pair(rows: list[CallRow], baseline: str | None, candidate: str | None) -> None:
+    """Link each baseline call to its candidate twin and flag the regressions."""
+    if baseline is None or candidate is None:
+        return
+    base = {r.pair_key: r for r in rows if r.variant == baseline}
+    for r in rows:
+        if r.variant != candidate:
+            continue
+        b = base.get(r.pair_key)
+        if b is None:
+            continue
+        r.partner, b.partner = b.call_id, r.call_id
+        r.regressed = bool(r.failed) and b.failed is False
+
+
+def load_run(
+    store: Store,
+    run_id: str,
+    *,
+    baseline: str | None = None,
+    candidate: str | None = None,
+    keep: Callable[[CallRow], bool] | None = None,
+) -> RunView:
+    """Rows for every call of a run; traces and scores kept for the calls ``keep`` accepts."""
+    run = store.run(run_id)
+    scores = store.scores(run.run_id)
+    keep = keep or (lambda r: bool(r.failed))
+    rows: list[CallRow] = []
+    traces: dict[str, CallTrace] = {}
+    kept_scores: dict[str, dict[str, Any]] = {}
+    for trace in store.calls(run.run_id):
+        sc = scores.get(trace.call_id)
+        row = row_from(trace, sc)
+        rows.append(row)
+        if keep(row):
+            traces[trace.call_id] = trace
+            kept_scores[trace.call_id] = sc or {}
+    seen = list(dict.fromkeys(r.variant for r in rows))
+    declared = [v for v in run.spec.get("variants", []) if isinstance(v, str)]
+    variants = [v for v in declared if v in seen] + [v for v in seen if v not in declared]
+    base, cand = pick_variants(variants, baseline, candidate)
+    pair(rows, base, cand)
+    return RunView(run, rows, variants, base, cand, traces, kept_scores)
+
+
+def call_scores(store: Store, run_id: str, call_id: str) -> dict[str, Any]:
+    """One call's stored scores (the web UI's call page: no need to load the whole run's)."""
+    row = store.conn.execute(
+        "SELECT metrics, reasons, details, turns FROM scores WHERE run_id=? AND call_id=?",
+        (run_id, call_id),
+    ).fetchone()
+    if row is None:
+        return {}
+    return {
+        "metrics": json.loads(row[0]),
+        "reasons": json.loads(row[1]),
+        "details": json.loads(row[2]),
+        "turns": json.loads(row[3]),
+    }
+
+
+def run_version(store: Store, run_id: str) -> tuple[int, int]:
+    """(calls stored, calls scored): a cache key that changes while a run grows or is re-scored."""
+    calls = store.conn.execute("SELECT COUNT(*) FROM calls WHERE run_id=?", (run_id,)).fetchone()
+    scored = store.conn.execute("SELECT COUNT(*) FROM scores WHERE run_id=?", (run_id,)).fetchone()
+    return int(calls[0]), int(scored[0])
+
+
+# -- aggregates -----------------------------------------------------------------------------------
+
+
+def attribution_counts(rows: list[CallRow]) -> Counter[tuple[str, str, str]]:
+    """Failed calls by (cohort id, variant, cause)."""
+    return Counter((r.cohort_id, r.variant, r.cause or UNATTRIBUTED) for r in rows if r.failed)
+
+
+def quantile(values: list[float], q: float) -> float | None:
+    """Linear-interpolated quantile (numpy's default), None for no values."""
+    if not values:
+        return None
+    xs = sorted(values)
+    pos = q * (len(xs) - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+def mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def metric_values(rows: list[CallRow], metric: str) -> list[float]:
+    out = []
+    for r in rows:
+        v = r.metrics.get(metric)
+        if v is not None and math.isfinite(v):
+            out.append(v)
+    return out
+
+
+def ordered_failures(view: RunView) -> list[CallRow]:
+    """Failed calls, most telling first: regressions, then the candidate's, then the rest."""
+
+    def rank(r: CallRow) -> tuple[int, str, str, str]:
+        group = 0 if r.regressed else 1 if r.variant == view.candidate else 2
+        return (group, r.scenario_id, r.cohort_id, r.call_id)
+
+    return sorted((r for r in view.rows if r.failed), key=rank)

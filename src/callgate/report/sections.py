@@ -1,0 +1,193 @@
+"""The overview sections of the report (also the web UI's run and comparison pages)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from callgate.report.data import (
+    UNATTRIBUTED,
+    CallRow,
+    RunView,
+    attribution_counts,
+    mean,
+    metric_values,
+    quantile,
+)
+from callgate.report.escape import esc, num, pct
+from callgate.report.gate import GateView, fmt_delta, fmt_interval, fmt_value
+from callgate.report.svg import cdf_chart, forest_plot
+
+CAUSES = ("asr", "policy", "tts", "timing", UNATTRIBUTED)
+
+
+def decision_section(gate: GateView | None, run_id: str | None) -> str:
+    if gate is None:
+        return (
+            '<div id="decision" class="decision NONE">no gate decision</div>'
+            '<p class="muted">No gate.json was given: this page describes the run alone. '
+            "<code>callgate gate BASE CAND --out DIR</code>, then <code>--gate DIR</code>, adds "
+            "the decision and the per-cohort chart.</p>"
+        )
+    out = [
+        f'<div id="decision" class="decision {esc(gate.decision)}">{esc(gate.decision)}</div>',
+        f"<p>candidate <b>{esc(gate.candidate_label)}</b> vs baseline "
+        f"<b>{esc(gate.baseline_label)}</b>"
+        + (f" &middot; {esc(gate.pairing)}" if gate.pairing else "")
+        + (f" &middot; policy <code>{esc(gate.policy)}</code>" if gate.policy else "")
+        + "</p>",
+    ]
+    if run_id is not None and gate.run_ids and run_id not in gate.run_ids:
+        out.append(
+            f'<p class="badge bad">this gate.json is about run(s) {esc(", ".join(gate.run_ids))},'
+            f" not run {esc(run_id)}</p>"
+        )
+    if gate.reasons:
+        out.append('<h3>Blocking reasons</h3><ol class="reasons">')
+        out += [f"<li>{esc(r)}</li>" for r in gate.reasons]
+        out.append("</ol>")
+    elif gate.decision == "PROMOTE":
+        out.append("<p>No blocking reason: no check is significantly worse than its margin.</p>")
+    if gate.warnings:
+        out.append('<h3>Warnings</h3><ul class="reasons">')
+        out += [f"<li>{esc(w)}</li>" for w in gate.warnings]
+        out.append("</ul>")
+    return "".join(out)
+
+
+def forest_section(gate: GateView | None) -> str:
+    if gate is None or not gate.checks:
+        return '<p class="muted">No gate checks: the per-cohort chart needs a gate.json.</p>'
+    level = f"{gate.confidence:.0%} " if gate.confidence else ""
+    return (
+        f'<p class="muted">Each row: the candidate minus the baseline in one slice, with its '
+        f"{level}interval; the black line is no change, the dashed red line the policy's margin. "
+        "Red rows block the candidate.</p>" + forest_plot(gate.checks) + checks_table(gate)
+    )
+
+
+def checks_table(gate: GateView) -> str:
+    rows = "".join(
+        f'<tr data-status="{esc(c.status)}"><td>{esc(c.title)}</td><td>{esc(c.slice)}</td>'
+        f"<td>{num(c.n)}</td><td>{esc(fmt_value(c, c.baseline))}</td>"
+        f"<td>{esc(fmt_value(c, c.candidate))}</td><td>{esc(fmt_delta(c, c.delta))}</td>"
+        f"<td>{esc(fmt_interval(c))}</td><td>{esc(fmt_delta(c, c.margin))}</td>"
+        f"<td>{esc(c.verdict)}</td><td>{esc(c.status)}{' (' + esc(c.note) + ')' if c.note else ''}"
+        "</td></tr>"
+        for c in gate.checks
+    )
+    return (
+        f"<details><summary>Every check ({len(gate.checks)})</summary><table><thead><tr>"
+        "<th>metric</th><th>slice</th><th>n</th><th>baseline</th><th>candidate</th><th>delta</th>"
+        "<th>interval</th><th>margin</th><th>verdict</th><th>gate</th></tr></thead><tbody>"
+        f"{rows}</tbody></table></details>"
+    )
+
+
+def _by_variant(view: RunView) -> dict[str, list[CallRow]]:
+    groups: dict[str, list[CallRow]] = {v: [] for v in view.variants}
+    for r in view.rows:
+        groups.setdefault(r.variant, []).append(r)
+    return groups
+
+
+def summary_table(view: RunView) -> str:
+    rows = []
+    for variant, calls in _by_variant(view).items():
+        scored = [r for r in calls if r.failed is not None]
+        failed = sum(1 for r in scored if r.failed)
+        regressed = sum(1 for r in calls if r.regressed)
+        ttfa = [t for r in calls for t in r.ttfa]
+        role = (
+            " (baseline)"
+            if variant == view.baseline
+            else " (candidate)"
+            if variant == view.candidate
+            else ""
+        )
+        rows.append(
+            f"<tr><td><b>{esc(variant)}</b>{role}</td><td>{len(calls)}</td><td>{len(scored)}</td>"
+            f"<td>{failed} ({pct(failed / len(scored) if scored else None)})</td>"
+            f"<td>{regressed if variant == view.candidate else ''}</td>"
+            f"<td>{pct(mean(metric_values(calls, 'task_completion')))}</td>"
+            f"<td>{pct(mean(metric_values(calls, 'tool_selection_accuracy')))}</td>"
+            f"<td>{num(mean(metric_values(calls, 'asr_wer')))}</td>"
+            f"<td>{num(quantile(ttfa, 0.5))}</td><td>{num(quantile(ttfa, 0.95))}</td></tr>"
+        )
+    return (
+        '<table id="summary"><thead><tr><th>variant</th><th>calls</th><th>scored</th>'
+        "<th>failed</th><th>regressed</th><th>task completion</th><th>tool selection</th>"
+        "<th>mean WER</th><th>TTFA p50 s</th><th>TTFA p95 s</th></tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table>"
+    )
+
+
+def timing_section(view: RunView) -> str:
+    series = {v: [t for r in calls for t in r.ttfa] for v, calls in _by_variant(view).items()}
+    per_cohort: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for r in view.rows:
+        per_cohort[(r.cohort_id, r.variant)] += r.ttfa
+    cohorts = sorted({c for c, _ in per_cohort})
+    head = "".join(f"<th>{esc(v)} p50</th><th>{esc(v)} p95</th>" for v in view.variants)
+    body = []
+    for c in cohorts:
+        cells = "".join(
+            f"<td>{num(quantile(per_cohort.get((c, v), []), 0.5))}</td>"
+            f"<td>{num(quantile(per_cohort.get((c, v), []), 0.95))}</td>"
+            for v in view.variants
+        )
+        body.append(f'<tr><td class="mono small">{esc(c)}</td>{cells}</tr>')
+    return (
+        '<p class="muted">Time to first audio per answered turn: from the end of the caller\'s '
+        "speech to the agent's first audible sample (seconds).</p>"
+        + cdf_chart(series, unit="s", svg_id="ttfa-cdf")
+        + "<details><summary>Per cohort</summary><table><thead><tr><th>cohort</th>"
+        + head
+        + "</tr></thead><tbody>"
+        + "".join(body)
+        + "</tbody></table></details>"
+    )
+
+
+def attribution_section(view: RunView) -> str:
+    counts = attribution_counts(view.rows)
+    totals: dict[tuple[str, str], int] = defaultdict(int)
+    for r in view.rows:
+        totals[(r.cohort_id, r.variant)] += 1
+    if not counts:
+        scored = view.scored
+        return f'<p class="muted">{"No failed calls." if scored else "The run is not scored."}</p>'
+    peak = max(counts.values())
+    head = "".join(f"<th>{esc(c)}</th>" for c in CAUSES)
+    body = []
+    for cohort, variant in sorted(totals, key=lambda k: (k[0], view.variants.index(k[1]))):
+        failed = sum(counts.get((cohort, variant, c), 0) for c in CAUSES)
+        cells = []
+        for c in CAUSES:
+            n = counts.get((cohort, variant, c), 0)
+            bar = f'<span class="bar" style="width:{round(40 * n / peak)}px"></span> ' if n else ""
+            cells.append(f"<td>{bar}{n or ''}</td>")
+        body.append(
+            f'<tr><td class="mono small">{esc(cohort)}</td><td>{esc(variant)}</td>'
+            f"<td>{totals[(cohort, variant)]}</td><td>{failed}</td>{''.join(cells)}</tr>"
+        )
+    for variant in view.variants:
+        sums = "".join(
+            f"<td><b>{sum(n for (_, v, c), n in counts.items() if v == variant and c == cause)}"
+            "</b></td>"
+            for cause in CAUSES
+        )
+        failed = sum(n for (_, v, _c), n in counts.items() if v == variant)
+        calls = sum(n for (_, v), n in totals.items() if v == variant)
+        body.append(
+            f"<tr><td><b>all cohorts</b></td><td>{esc(variant)}</td><td>{calls}</td>"
+            f"<td><b>{failed}</b></td>{sums}</tr>"
+        )
+    return (
+        '<p class="muted">Failed calls by cause (docs/results.md, "Failure attribution"): the '
+        "policy replayed on what the caller really said tells policy faults from ASR, timing "
+        'and TTS ones.</p><table id="attribution"><thead><tr><th>cohort</th><th>variant</th>'
+        f"<th>calls</th><th>failed</th>{head}</tr></thead><tbody>"
+        + "".join(body)
+        + "</tbody></table>"
+    )

@@ -1,0 +1,230 @@
+"""Server-rendered pages of ``callgate serve``; the call page is the report's call detail."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from callgate.report.calls import call_detail, status_badges
+from callgate.report.data import UNATTRIBUTED, CallRow, RunView
+from callgate.report.escape import esc, num, url_part
+from callgate.report.gate import GateView
+from callgate.report.page import page
+from callgate.report.sections import (
+    attribution_section,
+    decision_section,
+    forest_section,
+    summary_table,
+    timing_section,
+)
+from callgate.store.db import RunRow
+from callgate.traces.model import AudioRef, CallTrace
+from callgate.web.filters import OPS, STATUSES, CallFilter
+
+MAX_ROWS = 500
+CAUSES = ("asr", "policy", "tts", "timing", UNATTRIBUTED)
+
+
+def _nav(*crumbs: tuple[str, str | None]) -> str:
+    parts = ['<a href="/">runs</a>'] + [
+        f'<a href="{esc(href)}">{esc(label)}</a>' if href else f"<span>{esc(label)}</span>"
+        for label, href in crumbs
+    ]
+    return '<header class="top"><b>callgate</b> &middot; ' + " &rsaquo; ".join(parts) + "</header>"
+
+
+def layout(title: str, body: str, *crumbs: tuple[str, str | None]) -> str:
+    return page(title, _nav(*crumbs) + f"<main>{body}</main>")
+
+
+def run_href(run_id: str, **params: str) -> str:
+    query = urlencode({k: v for k, v in params.items() if v})
+    return f"/run/{url_part(run_id)}" + (f"?{query}" if query else "")
+
+
+def call_href(run_id: str, call_id: str) -> str:
+    return f"/run/{url_part(run_id)}/call/{url_part(call_id)}"
+
+
+def gate_href(key: str) -> str:
+    return f"/gate/{url_part(key)}"
+
+
+def index_page(runs: list[RunRow], gates: list[tuple[str, Path, GateView | str]]) -> str:
+    rows = []
+    for r in reversed(runs):
+        created = datetime.fromtimestamp(r.created, tz=UTC).strftime("%Y-%m-%d %H:%M")
+        variants = ", ".join(str(v) for v in r.spec.get("variants", []))
+        rows.append(
+            f'<tr><td class="mono"><a href="{esc(run_href(r.run_id))}">{esc(r.run_id)}</a></td>'
+            f"<td>{esc(r.spec.get('suite', '?'))}</td><td>{esc(variants)}</td>"
+            f"<td>{esc(r.spec.get('grid', '?'))}</td><td>{r.stored}/{r.planned}</td>"
+            f"<td>{'complete' if r.finished else 'partial'}</td><td>{created}</td></tr>"
+        )
+    runs_html = (
+        '<table id="runs"><thead><tr><th>run</th><th>suite</th><th>variants</th><th>grid</th>'
+        "<th>stored</th><th>state</th><th>created (UTC)</th></tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table>"
+        if rows
+        else '<p class="muted">No runs in this store yet.</p>'
+    )
+    grows = []
+    for key, path, g in gates:
+        if isinstance(g, str):
+            grows.append(
+                f'<tr><td class="mono small">{esc(path)}</td><td colspan="3" class="muted">'
+                f"unreadable: {esc(g)}</td></tr>"
+            )
+            continue
+        grows.append(
+            f'<tr><td class="mono small"><a href="{esc(gate_href(key))}">{esc(path)}</a></td>'
+            f'<td><span class="decision small {esc(g.decision)}">{esc(g.decision)}</span></td>'
+            f"<td>{esc(g.candidate_label)} vs {esc(g.baseline_label)}</td>"
+            f"<td>{len(g.reasons)}</td></tr>"
+        )
+    gates_html = (
+        '<table id="gates"><thead><tr><th>gate.json</th><th>decision</th><th>comparison</th>'
+        "<th>reasons</th></tr></thead><tbody>" + "".join(grows) + "</tbody></table>"
+        if grows
+        else '<p class="muted">No gate.json found (give <code>--gate DIR</code>).</p>'
+    )
+    body = f"<h1>Runs</h1>{runs_html}<h2>Comparisons</h2>{gates_html}"
+    return layout("callgate", body)
+
+
+def _select(name: str, options: list[tuple[str, str]], chosen: str) -> str:
+    opts = "".join(
+        f'<option value="{esc(v)}"{" selected" if v == chosen else ""}>{esc(label)}</option>'
+        for v, label in options
+    )
+    return f'<select name="{esc(name)}">{opts}</select>'
+
+
+def filter_form(view: RunView, f: CallFilter, extra: dict[str, str]) -> str:
+    tag_values: dict[str, set[str]] = {}
+    for r in view.rows:
+        for k, v in r.cohort.items():
+            tag_values.setdefault(k, set()).add(v)
+    metrics = sorted({m for r in view.rows for m in r.metrics})
+    fields = [
+        "<label>variant"
+        + _select("variant", [("", "any"), *((v, v) for v in view.variants)], f.variant)
+        + "</label>",
+        "<label>status" + _select("status", [(s, s) for s in STATUSES], f.status) + "</label>",
+        "<label>cause" + _select("cause", [("", "any"), *((c, c) for c in CAUSES)], f.cause),
+        "</label>",
+    ]
+    for key in sorted(tag_values):
+        chosen = next(iter(sorted(f.tags.get(key, set()))), "")
+        opts = [("", "any")] + [(f"{key}={v}", v) for v in sorted(tag_values[key])]
+        fields.append(
+            f"<label>{esc(key)}" + _select("tag", opts, f"{key}={chosen}" if chosen else "")
+        )
+        fields.append("</label>")
+    fields.append(
+        "<label>metric"
+        + _select("metric", [("", "none"), *((m, m) for m in metrics)], f.metric)
+        + "</label><label>is"
+        + _select("op", list(OPS.items()), f.op)
+        + '</label><label>threshold<input name="value" type="number" step="any" size="6" '
+        f'value="{"" if f.value is None else f"{f.value:g}"}"></label>'
+    )
+    hidden = "".join(
+        f'<input type="hidden" name="{esc(k)}" value="{esc(v)}">' for k, v in extra.items() if v
+    )
+    return (
+        f'<form class="filters" method="get" id="filters">{"".join(fields)}{hidden}'
+        '<button type="submit">filter</button></form>'
+    )
+
+
+def calls_table(view: RunView, rows: list[CallRow]) -> str:
+    body = []
+    for r in rows[:MAX_ROWS]:
+        body.append(
+            f'<tr data-call="{esc(r.call_id)}"><td class="mono">'
+            f'<a href="{esc(call_href(r.run_id, r.call_id))}">{esc(r.call_id[:12])}</a></td>'
+            f"<td>{esc(r.variant)}</td><td>{esc(r.scenario_id)}</td>"
+            f'<td class="mono small">{esc(r.cohort_id)}</td><td>{status_badges(r)}</td>'
+            f"<td>{num(r.metrics.get('task_completion'))}</td>"
+            f"<td>{num(r.metrics.get('tool_selection_accuracy'))}</td>"
+            f"<td>{num(r.metrics.get('asr_wer'))}</td><td>{num(r.metrics.get('ttfa_p50_s'))}</td>"
+            f"<td>{r.duration_s:.1f}</td></tr>"
+        )
+    more = (
+        f'<p class="muted">Showing the first {MAX_ROWS} of {len(rows)}: narrow the filter.</p>'
+        if len(rows) > MAX_ROWS
+        else ""
+    )
+    return (
+        '<table id="calls" class="calls"><thead><tr><th>call</th><th>variant</th>'
+        "<th>scenario</th><th>cohort</th><th>status</th><th>task</th><th>tools</th><th>WER</th>"
+        "<th>TTFA p50 s</th><th>length s</th></tr></thead><tbody>"
+        + "".join(body)
+        + "</tbody></table>"
+        + more
+    )
+
+
+def run_page(view: RunView, f: CallFilter, extra: dict[str, str]) -> str:
+    run_id = view.run.run_id
+    rows = [r for r in view.rows if f.matches(r)]
+    errors = "".join(f'<p class="badge bad">{esc(e)}</p>' for e in f.errors)
+    body = (
+        f"<h1>Run {esc(run_id)}</h1>"
+        f'<p class="muted">suite {esc(view.run.spec.get("suite", "?"))} &middot; '
+        f"baseline: {esc(view.baseline or '-')} &middot; candidate: {esc(view.candidate or '-')}"
+        "</p>"
+        f'<section class="card">{summary_table(view)}</section>'
+        f'<section class="card"><h2>Calls</h2>{filter_form(view, f, extra)}{errors}'
+        f'<p id="match-count">{len(rows)} calls match: {esc(f.describe())}</p>'
+        f"{calls_table(view, rows)}</section>"
+        f'<section class="card"><h2>Why calls failed</h2>{attribution_section(view)}</section>'
+        f'<section class="card"><h2>Timing</h2>{timing_section(view)}</section>'
+    )
+    return layout(f"run {run_id}", body, (f"run {run_id}", None))
+
+
+def call_page(trace: CallTrace, scores: dict[str, Any], row: CallRow | None, has_blob: Any) -> str:
+    def audio_src(ref: AudioRef) -> str | None:
+        return f"/blob/{ref.sha256}.flac" if has_blob(ref.sha256) else None
+
+    def link(call_id: str) -> str:
+        return call_href(trace.run_id, call_id)
+
+    body = call_detail(trace, scores, row, audio_src=audio_src, call_link=link, heading="h1")
+    return layout(
+        f"call {trace.call_id}",
+        body,
+        (f"run {trace.run_id}", run_href(trace.run_id)),
+        (f"call {trace.call_id[:12]}", None),
+    )
+
+
+def gate_page(key: str, gate: GateView, known_runs: set[str]) -> str:
+    links = []
+    for run_id in gate.run_ids:
+        if run_id not in known_runs:
+            links.append(f"<li>run {esc(run_id)} (not in this store)</li>")
+            continue
+        params = {"base": gate.baseline_variant or "", "cand": gate.candidate_variant or ""}
+        links.append(
+            f'<li><a href="{esc(run_href(run_id, **params))}">run {esc(run_id)}</a> &middot; '
+            f'<a href="{esc(run_href(run_id, status="regressed", **params))}">regressed calls'
+            "</a></li>"
+        )
+    body = (
+        f'<h1>Comparison</h1><p class="mono muted">{esc(gate.source)}</p>'
+        f'<section class="card">{decision_section(gate, None)}'
+        f"<h3>Runs</h3><ul>{''.join(links)}</ul>"
+        f'</section><section class="card"><h2>Per-cohort deltas</h2>{forest_section(gate)}'
+        "</section>"
+    )
+    return layout("comparison", body, (f"gate {key}", None))
+
+
+def error_page(status: int, message: str) -> str:
+    return layout(f"{status}", f'<h1>{status}</h1><p class="badge bad">{esc(message)}</p>')
