@@ -389,7 +389,9 @@ _register_more()
 def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+        # Without standalone mode click returns (not raises) the code of a typer.Exit.
+        sys.exit(code if isinstance(code, int) else 0)
     except UsageError as exc:
         # Plain write, not rich: an error line must never be wrapped, whatever the terminal width.
         print(f"callgate: error: {exc.one_line()}", file=sys.stderr)

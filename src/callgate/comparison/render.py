@@ -1,0 +1,117 @@
+"""Terminal views of comparisons and gate reports (rich tables, one per metric).
+
+The global slice (``all``) is always the first row of a table that also holds the cohorts: a
+global delta is never shown on its own, because a flat average can hide a cohort that got worse.
+"""
+
+from __future__ import annotations
+
+import math
+from itertools import groupby
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from callgate.comparison import format as fmt
+from callgate.comparison.compare import Comparison, MetricSpec
+from callgate.gate.outputs import check_cells
+from callgate.gate.report import GateReport
+
+_VERDICT_STYLE = {
+    "better": "green",
+    "worse": "red",
+    "no detectable change": "",
+    "too few calls to tell": "yellow",
+}
+
+
+def comparison_row(c: Comparison, alpha: float, min_calls: int) -> list[str]:
+    m = c.metric
+    verdict = c.verdict(alpha, min_calls)
+    style = _VERDICT_STYLE[verdict]
+    if verdict == "too few calls to tell":
+        verdict += f" (MDE {fmt.amount(m, c.mde(alpha / 2))})"
+    n = str(c.n) if c.paired else f"{c.n_base}/{c.n_cand}"
+    return [
+        escape(c.slice),
+        n,
+        "yes" if c.paired else "no",
+        fmt.value(m, c.baseline),
+        fmt.value(m, c.candidate),
+        fmt.delta(m, c.delta),
+        fmt.interval(m, c.ci_low, c.ci_high),
+        f"[{style}]{verdict}[/]" if style else verdict,
+    ]
+
+
+def print_comparisons(
+    console: Console, comps: list[Comparison], alpha: float, min_calls: int
+) -> None:
+    for _key, group in groupby(comps, key=lambda c: (c.metric.name, c.metric.statistic)):
+        rows = list(group)
+        m = rows[0].metric
+        better = "higher" if m.direction == "higher" else "lower"
+        table = Table(
+            title=f"{fmt.statistic_name(m)} ({better} is better)",
+            title_justify="left",
+            title_style="bold",
+        )
+        ci = f"{1 - alpha:.0%} CI"
+        for col in ("slice", "n", "paired", "baseline", "candidate", "delta", ci, "verdict"):
+            table.add_column(col, overflow="fold")
+        for c in rows:
+            table.add_row(*comparison_row(c, alpha, min_calls))
+        console.print(table)
+
+
+def comparison_json(c: Comparison, alpha: float, min_calls: int) -> dict[str, Any]:
+    def f(x: float | None) -> float | None:
+        return None if x is None or not math.isfinite(x) else x
+
+    return {
+        "metric": c.metric.name,
+        "statistic": c.metric.statistic,
+        "direction": c.metric.direction,
+        "slice": c.slice,
+        "paired": c.paired,
+        "n": c.n,
+        "n_baseline": c.n_base,
+        "n_candidate": c.n_cand,
+        "baseline": f(c.baseline),
+        "candidate": f(c.candidate),
+        "delta": f(c.delta),
+        "ci_low": f(c.ci_low),
+        "ci_high": f(c.ci_high),
+        "confidence": c.confidence,
+        "method": c.method,
+        "p_worse": f(c.p_harm(0.0)) if c.n else None,
+        "p_better": f(c.p_gain(0.0)) if c.n else None,
+        "verdict": c.verdict(alpha, min_calls),
+        "mde": f(c.mde(alpha / 2)),
+    }
+
+
+def print_gate(console: Console, report: GateReport) -> None:
+    colour = "green" if report.decision == "PROMOTE" else "red"
+    console.print(f"[bold {colour}]{report.decision}[/]", highlight=False)
+    console.print(report.pairing, highlight=False, markup=False)
+    for r in report.reasons:
+        console.print(f"[red]BLOCK[/] {r.message}", highlight=False)
+    for w in report.warnings:
+        console.print(f"[yellow]warning:[/] {w}", highlight=False)
+    for _key, group in groupby(report.checks, key=lambda c: (c.metric, c.statistic)):
+        rows = list(group)
+        spec: MetricSpec = rows[0].spec()
+        table = Table(title=fmt.statistic_name(spec), title_justify="left", title_style="bold")
+        header = ["slice", "n", "baseline", "candidate", "delta", f"{report.confidence:.0%} CI"]
+        for col in [*header, "margin", "verdict", "gate"]:
+            table.add_column(col, overflow="fold")
+        for ch in rows:
+            cells = [escape(x) for x in check_cells(ch)]
+            style = {"block": "red", "warn": "yellow"}.get(ch.status, "")
+            table.add_row(*cells, style=style or None)
+        console.print(table)
+    for note in report.notes:
+        console.print(f"note: {note}", highlight=False, markup=False)

@@ -1,0 +1,117 @@
+"""Run a gate: bind the policy to the results, pair, slice, compare, decide.
+
+Split in steps so that calibration can reuse the plan (pairing and slices) across many synthetic
+runs and recompute only what changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from callgate.comparison.compare import Comparison, compare
+from callgate.comparison.pairing import Pairing, pair
+from callgate.comparison.sides import Side
+from callgate.comparison.slices import GLOBAL, Slice, build_slices
+from callgate.gate.decide import Decision, decide
+from callgate.gate.policy import Policy
+
+
+@dataclass
+class GatePlan:
+    policy: Policy
+    pairing: Pairing
+    slices: list[Slice]
+    notes: list[str]
+
+
+def plan_gate(policy: Policy, base: Side, cand: Side, *, force_unpaired: bool = False) -> GatePlan:
+    policy.bind(base, cand)
+    pairing = pair(base, cand, force_unpaired=force_unpaired)
+    cohorts = policy.cohorts
+    slices = build_slices(
+        base, cand, pairing, cohorts.by, cohorts.combinations, policy.extra_slices()
+    )
+    notes: list[str] = []
+    absent = [t for t in cohorts.by if t not in base.tags and t not in cand.tags]
+    if absent:
+        notes.append(f"tags not in the results, so not sliced: {', '.join(absent)}")
+    notes += [
+        f"{a} holds the same calls as {s.label}: tested once" for s in slices for a in s.aliases
+    ]
+    return GatePlan(policy, pairing, slices, notes)
+
+
+def run_checks(
+    plan: GatePlan,
+    base: Side,
+    cand: Side,
+    *,
+    metrics: list[str] | None = None,
+    seed: int = 0,
+    resamples: int = 2000,
+) -> list[Comparison]:
+    """Comparisons for the policy's metrics: every slice, or only ``all`` for ``scope: global``."""
+    policy = plan.policy
+    names = list(policy.metrics) if metrics is None else metrics
+    cohort_metrics = [policy.specs[n] for n in names if policy.metrics[n].scope == "cohorts"]
+    global_metrics = [policy.specs[n] for n in names if policy.metrics[n].scope == "global"]
+    out: list[Comparison] = []
+    everything = [s for s in plan.slices if s.label == GLOBAL]
+    for specs, slices in ((cohort_metrics, plan.slices), (global_metrics, everything)):
+        if specs and slices:
+            out += compare(
+                base,
+                cand,
+                plan.pairing,
+                slices,
+                specs,
+                seed=seed,
+                resamples=resamples,
+                confidence=policy.confidence,
+            )
+    return out
+
+
+def run_gate(
+    policy: Policy,
+    base: Side,
+    cand: Side,
+    *,
+    seed: int = 0,
+    resamples: int = 2000,
+    force_unpaired: bool = False,
+    warnings: list[str] | None = None,
+) -> tuple[GatePlan, Decision]:
+    plan = plan_gate(policy, base, cand, force_unpaired=force_unpaired)
+    comps = run_checks(plan, base, cand, seed=seed, resamples=resamples)
+    return plan, decide(policy, plan.slices, comps, warnings)
+
+
+def holdout_tuning_warnings(store_dir: Path | None, base: Side, cand: Side) -> list[str]:
+    """Warn when a tuning job read holdout calls of the compared runs (or of their holdout
+    scenarios in any run): their holdout verdicts may then be optimistic. Warns, never blocks."""
+    run_ids = sorted(set(base.run_ids) | set(cand.run_ids))
+    if store_dir is None or not run_ids or not (store_dir / "callgate.db").is_file():
+        return []
+    from callgate.store.db import Store
+
+    store = Store.open(store_dir, create=False)
+    marks = ",".join("?" * len(run_ids))
+    # Holdout scenarios of the compared runs; a read of the same scenario's holdout call in an
+    # earlier run leaks the same caller audio and expectations.
+    rows = store.conn.execute(
+        "SELECT tr.job, COUNT(DISTINCT tr.call_id) FROM tuning_reads tr"
+        " JOIN calls c ON c.run_id = tr.run_id AND c.call_id = tr.call_id"
+        f" WHERE c.split = 'holdout' AND (tr.run_id IN ({marks}) OR c.scenario_id IN"
+        f" (SELECT scenario_id FROM calls WHERE run_id IN ({marks}) AND split = 'holdout'))"
+        " GROUP BY tr.job ORDER BY tr.job",
+        (*run_ids, *run_ids),
+    ).fetchall()
+    if not rows:
+        return []
+    jobs = ", ".join(f"{job} ({n} calls)" for job, n in rows)
+    return [
+        f"the holdout split was used for tuning: job {jobs} read holdout calls of the compared "
+        "runs' scenarios, so holdout verdicts may be optimistic (this warns, it does not block)"
+    ]

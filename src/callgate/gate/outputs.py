@@ -1,0 +1,154 @@
+"""The gate's files for CI: gate.json (the report), gate.md (a pull-request comment) and
+junit.xml (one testcase per metric x slice check; blocking checks are failures)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import xml.etree.ElementTree as ET
+from itertools import groupby
+from pathlib import Path
+
+from callgate.comparison import format as fmt
+from callgate.errors import UsageError
+from callgate.gate.report import CheckOut, GateReport
+
+FILES = ("gate.json", "gate.md", "junit.xml")
+_STATUS = {"pass": "pass", "block": "BLOCK", "warn": "warn"}
+
+
+def write_outputs(report: GateReport, out_dir: Path) -> list[Path]:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create folder ({exc.strerror})", source=out_dir) from None
+    texts = {
+        "gate.json": report.model_dump_json(indent=2) + "\n",
+        "gate.md": markdown(report),
+        "junit.xml": junit(report),
+    }
+    paths = []
+    for name, text in texts.items():
+        path = out_dir / name
+        # Write beside the target, then rename: CI never reads half a file.
+        fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+        paths.append(path)
+    return paths
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def check_cells(ch: CheckOut, *, markdown: bool = False) -> list[str]:
+    m = ch.spec()
+    status = _STATUS[ch.status]
+    if markdown and ch.status == "block":
+        status = f"**{status}**"
+    gate = status + (f" ({ch.note})" if ch.note else "")
+    return [
+        ch.slice,
+        str(ch.n),
+        fmt.value(m, ch.baseline),
+        fmt.value(m, ch.candidate),
+        fmt.delta(m, ch.delta),
+        fmt.interval(m, ch.ci_low, ch.ci_high),
+        fmt.amount(m, ch.margin) if ch.margin is not None else "-",
+        ch.verdict + (f" (MDE {fmt.amount(m, ch.mde)})" if ch.n < ch.min_calls else ""),
+        gate,
+    ]
+
+
+CHECK_HEADER = ["slice", "n", "baseline", "candidate", "delta", "CI", "margin", "verdict", "gate"]
+
+
+def markdown(report: GateReport) -> str:
+    icon = "✅" if report.decision == "PROMOTE" else "❌"
+    method = "Holm" if report.multiplicity == "holm" else "Benjamini-Hochberg"
+    lines = [
+        f"## callgate gate: {icon} **{report.decision}**",
+        "",
+        f"Candidate `{report.candidate.label}` vs baseline `{report.baseline.label}`: "
+        f"{report.pairing}. Policy `{Path(report.policy).name}` ({method} over "
+        f"{report.family_size} harm tests at alpha {report.alpha:g}; {report.resamples} "
+        f"bootstrap resamples, seed {report.seed}).",
+        "",
+    ]
+    if report.reasons:
+        lines += ["### Blocking reasons", ""]
+        lines += [f"{i}. {r.message}" for i, r in enumerate(report.reasons, 1)] + [""]
+    else:
+        lines += ["No blocking reason: no check is significantly worse than its margin.", ""]
+    if report.warnings:
+        lines += ["### Warnings", ""] + [f"- {w}" for w in report.warnings] + [""]
+    lines += [
+        f"### Checks ({report.confidence:.0%} intervals; `all` is every call, shown beside the "
+        "cohorts)",
+        "",
+    ]
+    for (metric, stat), group in groupby(report.checks, key=lambda c: (c.metric, c.statistic)):
+        title = metric if stat == "mean" else f"{metric} ({stat} over calls)"
+        lines += [f"#### {title}", "", "| " + " | ".join(CHECK_HEADER) + " |"]
+        lines.append("|" + "---|" * len(CHECK_HEADER))
+        for ch in group:
+            cells = [_cell(c) for c in check_cells(ch, markdown=True)]
+            if ch.slice == "all":
+                cells[0] = "**all**"
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    if report.notes:
+        lines += ["<details><summary>Notes</summary>", ""]
+        lines += [f"- {n}" for n in report.notes] + ["", "</details>", ""]
+    return "\n".join(lines)
+
+
+def junit(report: GateReport) -> str:
+    suite = ET.Element("testsuite", name="callgate gate")
+    failures = skipped = tests = 0
+    for ch in report.checks:
+        tests += 1
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"callgate.gate.{ch.metric}",
+            name=f"{ch.metric}[{ch.slice}]"
+            + ("" if ch.statistic == "mean" else f"({ch.statistic})"),
+        )
+        text = " | ".join(f"{h}: {c}" for h, c in zip(CHECK_HEADER, check_cells(ch), strict=True))
+        if ch.status == "block":
+            failures += 1
+            reason = next(
+                (
+                    r.message
+                    for r in report.reasons
+                    if r.metric == ch.metric and r.slice == ch.slice
+                ),
+                ch.note,
+            )
+            ET.SubElement(case, "failure", message=reason, type=ch.note or "block").text = text
+        elif ch.status == "warn":
+            skipped += 1
+            ET.SubElement(case, "skipped", message=ch.note)
+        else:
+            ET.SubElement(case, "system-out").text = text
+    for r in report.reasons:
+        if r.metric is None:  # a missing cohort has no check of its own
+            tests += 1
+            failures += 1
+            case = ET.SubElement(
+                suite, "testcase", classname="callgate.gate.cohorts", name=f"required[{r.slice}]"
+            )
+            ET.SubElement(case, "failure", message=r.message, type=r.kind).text = r.message
+    if report.warnings:
+        ET.SubElement(suite, "system-err").text = "\n".join(report.warnings)
+    suite.set("tests", str(tests))
+    suite.set("failures", str(failures))
+    suite.set("skipped", str(skipped))
+    suite.set("errors", "0")
+    root = ET.Element("testsuites", name="callgate", tests=str(tests), failures=str(failures))
+    root.append(suite)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -1,0 +1,208 @@
+"""`callgate compare`, `gate` and `calibrate` in-process: exit codes 0/1/2 and the output files."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from callgate.gate.report import GateReport
+from comparison.synth import COLUMNS, POLICY, paired_rows, policy_file, variant_file, write
+
+FOUR = {"a": 120, "b": 120, "c": 120, "d": 120}
+
+
+def sides(tmp_path: Path, **kw: object) -> tuple[str, str]:
+    rows = paired_rows(FOUR, holdout={"d"}, seed=2, **kw)  # type: ignore[arg-type]
+    return (
+        str(variant_file(tmp_path, rows, "baseline", "parquet")),
+        str(variant_file(tmp_path, rows, "candidate", "jsonl")),
+    )
+
+
+def one_error_line(code: int, err: str, needle: str) -> None:
+    assert code == 2, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("callgate: error: "), err
+    assert needle in lines[0], lines[0]
+
+
+def test_gate_promotes_with_exit_0_and_writes_three_files(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    base, cand = sides(tmp_path)
+    policy = policy_file(tmp_path)
+    code, out, err = cli(
+        "gate",
+        base,
+        cand,
+        "--policy",
+        str(policy),
+        "--out",
+        str(tmp_path / "o"),
+        "--resamples",
+        "300",
+    )
+    assert code == 0, err
+    assert out.startswith("PROMOTE")
+    report = GateReport.model_validate_json((tmp_path / "o/gate.json").read_text())
+    assert report.decision == "PROMOTE" and report.schema_version == 1 and report.paired
+    md = (tmp_path / "o/gate.md").read_text()
+    assert "**PROMOTE**" in md and "| **all** |" in md and "call_type=b" in md
+    suite = ET.parse(tmp_path / "o/junit.xml").getroot().find("testsuite")
+    assert suite is not None and suite.get("failures") == "0"
+    assert int(suite.get("tests", "0")) == len(report.checks)
+
+
+def test_gate_blocks_with_exit_1_and_names_the_cohort(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    base, cand = sides(tmp_path, drop={"b": 30})
+    code, out, _err = cli(
+        "gate",
+        base,
+        cand,
+        "--policy",
+        str(policy_file(tmp_path)),
+        "--out",
+        str(tmp_path / "o"),
+        "--resamples",
+        "300",
+    )
+    assert code == 1
+    assert out.startswith("BLOCK") and "task_completion in call_type=b" in out
+    report = json.loads((tmp_path / "o/gate.json").read_text())
+    assert "call_type=b" in [r["slice"] for r in report["reasons"]]
+    assert "**BLOCK**" in (tmp_path / "o/gate.md").read_text()
+    suite = ET.parse(tmp_path / "o/junit.xml").getroot().find("testsuite")
+    assert suite is not None
+    failed = [c.get("name") for c in suite.iter("testcase") if c.find("failure") is not None]
+    assert "task_completion[call_type=b]" in failed
+
+
+def test_gate_with_the_default_policy_and_a_missing_holdout(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    rows = paired_rows(FOUR, seed=2)
+    columns = [*COLUMNS[:-1], ("safety_violations", "float64"), ("reasons", "string")]
+    columns = list(dict.fromkeys(columns))
+    base = write(tmp_path / "b.csv", [r for r in rows if r["variant"] == "baseline"], columns)
+    cand = write(tmp_path / "c.csv", [r for r in rows if r["variant"] == "candidate"], columns)
+    code, out, _ = cli(
+        "gate", str(base), str(cand), "--out", str(tmp_path / "o"), "--resamples", "300"
+    )
+    assert code == 1 and "required cohort split=holdout has no calls" in out
+    suite = ET.parse(tmp_path / "o/junit.xml").getroot().find("testsuite")
+    assert suite is not None
+    assert "required[split=holdout]" in [c.get("name") for c in suite.iter("testcase")]
+
+
+@pytest.mark.parametrize(
+    ("edit", "needle"),
+    [
+        (
+            lambda t: t.replace("task_completion:", "task_complete:"),
+            "unknown metric 'task_complete'",
+        ),
+        (lambda t: t.replace("margin: 0.0", "margin: -1"), "greater than or equal to 0"),
+        (
+            lambda t: t.replace("[call_type, split]", "[call_type, acent]"),
+            "unknown cohort tag 'acent'",
+        ),
+    ],
+)
+def test_malformed_policy_exit_2(tmp_path: Path, cli, edit, needle: str) -> None:  # type: ignore[no-untyped-def]
+    base, cand = sides(tmp_path)
+    policy = policy_file(tmp_path, edit(POLICY))
+    code, _out, err = cli("gate", base, cand, "--policy", str(policy))
+    one_error_line(code, err, needle)
+    assert "policy.yaml:" in err
+
+
+def test_malformed_results_exit_2(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    rows = paired_rows({"a": 40}, seed=1)
+    both = write(tmp_path / "both.csv", rows)
+    base = str(variant_file(tmp_path, rows, "baseline"))
+    code, _o, err = cli("gate", base, str(both))
+    one_error_line(code, err, "mixed variants (baseline, candidate): name one as")
+    no_variant = write(tmp_path / "nv.csv", rows, [c for c in COLUMNS if c[0] != "variant"])
+    code, _o, err = cli("compare", base, str(no_variant))
+    one_error_line(code, err, "nv.csv: missing column 'variant'")
+    gap = [dict(r) for r in rows if r["variant"] == "candidate"]
+    gap[3]["scenario_id"] = None
+    code, _o, err = cli("gate", base, str(write(tmp_path / "gap.parquet", gap)))
+    one_error_line(code, err, "column 'scenario_id': 1 rows have no value")
+    code, _o, err = cli("compare", "e631:baseline", base, "--store", str(tmp_path / "nostore"))
+    one_error_line(code, err, "no callgate store here")
+    code, _o, err = cli("gate", base, base, "--resamples", "5")
+    one_error_line(code, err, "--resamples: must be at least 50")
+
+
+def test_compare_prints_tables_and_json(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    base, cand = sides(tmp_path, drop={"b": 30})
+    out_json = tmp_path / "cmp.json"
+    code, out, err = cli(
+        "compare",
+        base,
+        cand,
+        "-m",
+        "task_completion",
+        "-m",
+        "ttfa_p50_s",
+        "--by",
+        "call_type,split",
+        "--json",
+        str(out_json),
+        "--resamples",
+        "300",
+    )
+    assert code == 0, err
+    assert "task_completion (higher is better)" in out and "paired by scenario" in out
+    doc = json.loads(out_json.read_text())
+    rows = {(c["metric"], c["slice"]): c for c in doc["comparisons"]}
+    assert rows[("task_completion", "call_type=b")]["verdict"] == "worse"
+    assert rows[("task_completion", "call_type=a")]["verdict"] == "no detectable change"
+    assert rows[("ttfa_p50_s", "all")]["method"] == "bootstrap-paired"
+    assert doc["paired"] is True
+    code, out, err = cli(
+        "compare", base, cand, "-m", "task_completion", "--min-calls", "200", "--resamples", "100"
+    )
+    assert code == 0 and "too few calls to tell (MDE" in out
+
+
+def test_compare_unpaired_and_own_metric(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    base, cand = sides(tmp_path)
+    code, out, err = cli(
+        "compare", base, cand, "--unpaired", "-m", "ttfa_p50_s", "--resamples", "100"
+    )
+    assert code == 0, err and "unpaired" in out
+    code, _o, err = cli("compare", base, cand, "-m", "csat")
+    one_error_line(code, err, "metric 'csat' is not in both results")
+
+
+def test_calibrate_smoke_and_example_files(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "ex"
+    code, out, err = cli(
+        "calibrate",
+        "--runs",
+        "3",
+        "--calls",
+        "30,240",
+        "--resamples",
+        "100",
+        "--json",
+        str(tmp_path / "c.json"),
+        "--save-example",
+        str(folder),
+    )
+    assert code == 0, err
+    assert "A/A false blocks" in out and "smallest drop caught 80%" in out
+    doc = json.loads((tmp_path / "c.json").read_text())
+    assert [s["calls_per_cohort"] for s in doc["sizes"]] == [30, 240]
+    assert all(0 <= s["aa_rate"] <= 1 for s in doc["sizes"])
+    code, out, _ = cli(
+        "gate",
+        str(folder / "baseline.csv"),
+        str(folder / "candidate-drop.csv"),
+        "--resamples",
+        "100",
+    )
+    assert code == 1 and "call_type=c01" in out
+    code, _o, err = cli("calibrate", "--metric", "ttfa_p50_s")
+    one_error_line(code, err, "--metric: ttfa_p50_s is not a pass/fail metric")

@@ -1,0 +1,126 @@
+"""Gate decisions on synthetic results: A/A passes, a cohort regression blocks and names it,
+required cohorts are enforced, small cohorts only warn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from callgate.comparison.sides import load_side
+from callgate.gate.decide import Decision
+from callgate.gate.engine import GatePlan, run_gate
+from callgate.gate.policy import load_policy
+from comparison.synth import POLICY, paired_rows, policy_file, variant_file
+
+FOUR = {"a": 120, "b": 120, "c": 120, "d": 120}
+
+
+def gate(
+    tmp_path: Path, rows: list[dict[str, Any]], policy: str = POLICY, **kw: Any
+) -> tuple[GatePlan, Decision]:
+    base = load_side(str(variant_file(tmp_path, rows, "baseline")), None)
+    cand = load_side(str(variant_file(tmp_path, rows, "candidate")), None)
+    return run_gate(
+        load_policy(str(policy_file(tmp_path, policy))), base, cand, resamples=300, **kw
+    )
+
+
+def test_aa_promotes(tmp_path: Path) -> None:
+    _plan, d = gate(tmp_path, paired_rows(FOUR, holdout={"d"}, seed=2))
+    assert d.promote, [r.message for r in d.reasons]
+    # all, 4 call types, split=dev (split=holdout is call_type=d: tested once), ttfa globally
+    assert d.family_size == 1 + 4 + 1 + 1
+    labels = [ch.comparison.slice for ch in d.checks]
+    assert labels[0] == "all" and "call_type=b" in labels  # global beside the cohorts
+
+
+def test_regression_in_one_cohort_blocks_and_names_it(tmp_path: Path) -> None:
+    _plan, d = gate(tmp_path, paired_rows(FOUR, holdout={"d"}, seed=2, drop={"b": 30}))
+    assert not d.promote
+    harm = {r.slice: r for r in d.reasons if r.kind == "harm"}
+    assert "call_type=b" in harm
+    assert set(harm) <= {"all", "split=dev", "call_type=b"}  # only slices holding cohort b
+    msg = harm["call_type=b"].message
+    assert msg.startswith("task_completion in call_type=b (n=120)")
+    assert "margin 0.0 pts" in msg and "Holm-adjusted" in msg
+    check = next(ch for ch in d.checks if ch.comparison.slice == "call_type=b")
+    assert check.status == "block" and check.p_adjusted is not None and check.p_adjusted <= 0.05
+    assert check.comparison.delta < 0 and check.comparison.ci_high < 0
+
+
+def test_benjamini_hochberg_and_unpaired_also_catch_it(tmp_path: Path) -> None:
+    rows = paired_rows(FOUR, holdout={"d"}, seed=2, drop={"b": 40})
+    _plan, d = gate(tmp_path, rows, POLICY.replace("holm", "bh"))
+    assert "call_type=b" in [r.slice for r in d.reasons if r.kind == "harm"]
+    assert all("Benjamini-Hochberg" in r.message for r in d.reasons)
+    plan, d = gate(tmp_path, rows, force_unpaired=True)
+    assert not plan.pairing.paired
+    assert "call_type=b" in [r.slice for r in d.reasons]
+
+
+def test_missing_required_cohort_blocks(tmp_path: Path) -> None:
+    _plan, d = gate(tmp_path, paired_rows(FOUR, seed=2))
+    assert not d.promote
+    assert [(r.kind, r.slice) for r in d.reasons] == [("required_cohort", "split=holdout")]
+    assert "required cohort split=holdout has no calls" in d.reasons[0].message
+
+
+def test_required_cohort_too_small_blocks(tmp_path: Path) -> None:
+    _plan, d = gate(tmp_path, paired_rows({**FOUR, "e": 12}, holdout={"e"}, seed=2))
+    assert not d.promote
+    (reason,) = d.reasons
+    assert reason.kind == "required_cohort" and reason.slice == "split=holdout"
+    assert "split=holdout (= call_type=e) has only 12 scored calls (min_calls 30)" in reason.message
+
+
+def test_small_cohort_that_is_not_required_only_warns(tmp_path: Path) -> None:
+    _plan, d = gate(tmp_path, paired_rows({**FOUR, "tiny": 10}, holdout={"d"}, seed=2))
+    assert d.promote
+    assert any("call_type=tiny (10)" in w for w in d.warnings)
+    tiny = next(ch for ch in d.checks if ch.comparison.slice == "call_type=tiny")
+    assert tiny.status == "warn" and tiny.verdict == "too few calls to tell"
+    assert tiny.mde is not None and tiny.mde > 0.2  # 10 pairs cannot see a small drop
+
+
+def test_required_improvement(tmp_path: Path) -> None:
+    policy = POLICY.replace(
+        "    non_inferiority_margin: 0.0\n",
+        "    non_inferiority_margin: 0.0\n    required_improvement: 0.02\n",
+    )
+    rows = paired_rows(FOUR, holdout={"d"}, seed=2)
+    _plan, d = gate(tmp_path, rows, policy)
+    assert [r.kind for r in d.reasons] == ["improvement"]
+    assert "does not show the required improvement of 2.0 pts" in d.reasons[0].message
+    for r in rows[1::2][::4]:  # every 4th candidate call now succeeds: +~5 pts
+        r["task_completion"] = 1.0
+    _plan, d = gate(tmp_path, rows, policy)
+    assert d.promote, [r.message for r in d.reasons]
+
+
+def test_identical_slices_are_tested_once(tmp_path: Path) -> None:
+    plan, d = gate(tmp_path, paired_rows(FOUR, holdout=set(FOUR), seed=2))
+    assert d.promote
+    assert "split=holdout" in plan.slices[0].aliases
+    assert any("split=holdout holds the same calls as all" in n for n in plan.notes)
+    assert d.family_size == 1 + 4 + 1
+
+
+def test_a_certain_harm_blocks(tmp_path: Path) -> None:
+    # Every candidate call exactly 0.5 s slower: the bootstrap's deltas are all equal (se 0, p 0).
+    rows = paired_rows(FOUR, holdout={"d"}, seed=2)
+    for base, cand in zip(rows[0::2], rows[1::2], strict=True):
+        cand["ttfa_p50_s"] = base["ttfa_p50_s"] + 0.5
+    _plan, d = gate(tmp_path, rows)
+    (check,) = [ch for ch in d.checks if ch.comparison.metric.name == "ttfa_p50_s"]
+    assert check.p_worse == 0.0 and check.status == "block"
+    assert [r.slice for r in d.reasons] == ["all"]
+
+
+def test_required_cohort_size_counts_when_every_metric_is_global(tmp_path: Path) -> None:
+    policy = POLICY.replace(
+        "  task_completion:\n    non_inferiority_margin: 0.0\n",
+        "  task_completion:\n    non_inferiority_margin: 0.0\n    scope: global\n",
+    )
+    _plan, d = gate(tmp_path, paired_rows({**FOUR, "e": 12}, holdout={"e"}, seed=2), policy)
+    assert [r.kind for r in d.reasons] == ["required_cohort"]
+    assert "has only 12 calls (min_calls 30)" in d.reasons[0].message
