@@ -165,7 +165,7 @@ def generate(
 
 
 def write_atomically(path: Path, lines: list[dict[str, str]]) -> None:
-    from callgate.store.blobs import atomic_write
+    from callgate.files import atomic_write
 
     data = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines).encode()
     path.parent.mkdir(parents=True, exist_ok=True)

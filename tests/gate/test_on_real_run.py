@@ -103,3 +103,11 @@ def test_gate_reasons_match_the_call_table(shared_store: Path, tmp_path: Path, c
     width = high - low
     assert abs(ttfa["ci_low"] - low) < 0.15 * width + 0.01
     assert abs(ttfa["ci_high"] - high) < 0.15 * width + 0.01
+
+    # 3. The demo's closing step (gate + report) works on the same run.
+    from callgate.cli.main import _demo_decision
+
+    _demo_decision(shared_store)
+    assert (shared_store / "demo" / "gate" / "junit.xml").exists()
+    html = (shared_store / "demo" / "report.html").read_text()
+    assert report["decision"] in html and "<svg" in html

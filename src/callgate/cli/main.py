@@ -207,16 +207,56 @@ def demo(
     seed: Annotated[int, typer.Option(help="Run seed.")] = 0,
     store: StoreOpt = DEFAULT_STORE,
 ) -> None:
-    """Run the bundled banking suite for the bundled baseline and candidate agents."""
+    """Run the bundled banking suite for the bundled baseline and candidate agents, score every
+    call, gate the candidate against the baseline (default policy) and write the HTML report.
+
+    The gate's decision is shown, not enforced: the demo exits 0 whether it says PROMOTE or BLOCK.
+    """
     t0 = time.perf_counter()
     code = _do_run(
         store, "banking", ["baseline", "candidate"], grid, [], [], "all", 1, seed, workers, "local"
     )
+    if code == 0:
+        _demo_decision(store)
     out.print(
-        f"demo finished in {time.perf_counter() - t0:.1f} s. Next: callgate calls --store {store}",
+        f"demo finished in {time.perf_counter() - t0:.1f} s. Next: callgate calls --store {store}; "
+        f"callgate serve --store {store}",
         highlight=False,
     )
-    raise typer.Exit(code)
+    raise SystemExit(code)
+
+
+def _demo_decision(store_dir: Path) -> None:
+    from callgate.comparison.sides import load_side
+    from callgate.gate.engine import run_gate
+    from callgate.gate.outputs import write_outputs
+    from callgate.gate.policy import load_policy
+    from callgate.gate.report import build_report
+    from callgate.report.gate import load_gate
+    from callgate.report.page import write_report
+    from callgate.store.db import Store
+
+    st = Store.open(store_dir, create=False)
+    run_id = _latest_demo_run(st)
+    base = load_side(f"{run_id}:baseline", store_dir)
+    cand = load_side(f"{run_id}:candidate", store_dir)
+    plan, decision = run_gate(load_policy("default"), base, cand, seed=0, resamples=2000)
+    report = build_report(plan, decision, base, cand, seed=0, resamples=2000)
+    folder = store_dir / "demo"
+    write_outputs(report, folder / "gate")
+    out.print(f"gate (default policy): [bold]{report.decision}[/]", highlight=False)
+    for reason in report.reasons:
+        out.print(f"  - {reason.message}", highlight=False, markup=False)
+    html = write_report(st, run_id, folder / "report.html", load_gate(folder / "gate"))
+    out.print(f"report: {html.html.resolve()} (gate files in {folder / 'gate'})", highlight=False)
+
+
+def _latest_demo_run(st: Store) -> str:
+    """The most recent run of the bundled suite with both bundled variants."""
+    runs = [r for r in st.runs() if sorted(r.spec.get("variants", {})) == ["baseline", "candidate"]]
+    if not runs:
+        raise UsageError("no demo run in this store", source=st.root)
+    return max(runs, key=lambda r: r.finished or r.created).run_id
 
 
 @app.command()

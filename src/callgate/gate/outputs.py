@@ -3,14 +3,13 @@ junit.xml (one testcase per metric x slice check; blocking checks are failures).
 
 from __future__ import annotations
 
-import os
-import tempfile
 import xml.etree.ElementTree as ET
 from itertools import groupby
 from pathlib import Path
 
 from callgate.comparison import format as fmt
 from callgate.errors import UsageError
+from callgate.files import atomic_write
 from callgate.gate.report import CheckOut, GateReport
 
 FILES = ("gate.json", "gate.md", "junit.xml")
@@ -30,11 +29,7 @@ def write_outputs(report: GateReport, out_dir: Path) -> list[Path]:
     paths = []
     for name, text in texts.items():
         path = out_dir / name
-        # Write beside the target, then rename: CI never reads half a file.
-        fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
+        atomic_write(path, text)  # CI never reads half a file
         paths.append(path)
     return paths
 

@@ -7,13 +7,12 @@ many were left out. Audio follows the budget rule of :mod:`callgate.report.audio
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from callgate.errors import UsageError
+from callgate.files import atomic_write
 from callgate.report.assets import CSS, JS
 from callgate.report.audio import INLINE_BUDGET, LINKED_BUDGET, AudioPlan, plan_audio
 from callgate.report.calls import call_detail, failures_table
@@ -157,12 +156,7 @@ def render(
 
 def _atomic_write(path: Path, text: str) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600: a report is for sharing
-        os.replace(tmp, path)
+        atomic_write(path, text)
     except OSError as exc:
         raise UsageError(f"cannot write ({exc.strerror})", source=path) from None
 

@@ -27,6 +27,9 @@ def write_table(
     os.close(fd)
     try:
         {"csv": _csv, "parquet": _parquet, "jsonl": _jsonl}[fmt](rows, columns, Path(tmp))
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # a results file is for sharing; mkstemp made it 0600
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

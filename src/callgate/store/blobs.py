@@ -6,10 +6,9 @@ worker killed mid-write leaves at most a temporary file (writes go to a temp nam
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
+from callgate.files import atomic_write
 from callgate.speech.audio import Audio, read_audio, to_flac_bytes
 from callgate.traces.model import AudioRef
 
@@ -37,14 +36,3 @@ class BlobStore:
 
     def has(self, sha256: str) -> bool:
         return self.path(sha256).exists()
-
-
-def atomic_write(target: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -12,9 +12,10 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
+from callgate.files import atomic_write
 from callgate.speech.audio import Audio
 from callgate.speech.protocols import ASREngine, ASRHints, ASRResult, TTSEngine, WordTiming
-from callgate.store.blobs import BlobStore, atomic_write
+from callgate.store.blobs import BlobStore
 from callgate.traces.model import AudioRef
 
 
