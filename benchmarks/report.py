@@ -22,23 +22,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from callgate.report.browser import CHROMIUM, CHROMIUM_ARGS
 from callgate.report.gate import load_gate
 from callgate.report.page import write_report
 from callgate.report.synthetic import build_run
 from callgate.report.synthetic_scores import write_gate
 from callgate.store.db import Store
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def folder_bytes(path: Path | None) -> int:
@@ -53,7 +42,7 @@ def load_times(url: str, loads: int) -> list[tuple[float, float]]:
 
     out = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             for _ in range(loads):
                 ctx = browser.new_context(viewport={"width": 1280, "height": 1000})
@@ -101,7 +90,7 @@ def main() -> int:
             f"size: HTML {result.html_bytes / 1e6:.2f} MB, audio folder {audio / 1e6:.2f} MB, "
             f"total {(result.html_bytes + audio) / 1e6:.2f} MB (goal < 20 MB)"
         )
-        if not Path(CHROMIUM).exists():
+        if not CHROMIUM.exists():
             print(f"no {CHROMIUM}: load time not measured (apt-get install chromium)")
             return 1
         times = load_times(result.html.as_uri(), args.loads)

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from callgate.report.browser import CHROMIUM, CHROMIUM_ARGS
 from callgate.report.gate import load_gate
 from callgate.report.page import write_report
 from callgate.report.synthetic_scores import write_gate
@@ -22,17 +23,6 @@ from callgate.store.db import Store
 from callgate.web.server import UIServer, make_server
 from report.handmade import EVIL, Hand, make_store
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SHOTS = Path(__file__).resolve().parents[2] / ".artifacts" / "screenshots"
 
 
@@ -47,7 +37,7 @@ def browser() -> Iterator[Any]:
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         # Playwright gives every launch a fresh temporary profile (user data dir).
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             yield b
         finally:

@@ -8,20 +8,10 @@ from typing import Any
 import numpy as np
 
 from callgate.results.export import write_table
-from callgate.results.table import Dtype
+from callgate.results.table import CALL_ID_COLUMNS, Dtype
 
 COLUMNS: list[tuple[str, Dtype]] = [
-    ("run_id", "string"),
-    ("call_id", "string"),
-    ("source", "string"),
-    ("suite", "string"),
-    ("scenario_id", "string"),
-    ("variant", "string"),
-    ("repeat", "int64"),
-    ("seed", "int64"),
-    ("split", "string"),
-    ("cohort_id", "string"),
-    ("ended_by", "string"),
+    *CALL_ID_COLUMNS,
     ("tag_call_type", "string"),
     ("tag_split", "string"),
     ("task_completion", "float64"),
