@@ -33,7 +33,7 @@ def report(
         typer.Option("--gate", help="gate.json, or the folder `callgate gate --out` wrote."),
     ] = None,
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="HTML file to write; <stem>.md goes beside it.")
+        Path, typer.Option("--output", "-o", help="HTML file to write; STEM.md goes beside it.")
     ] = Path("report.html"),
     max_calls: Annotated[
         int, typer.Option(help="Failed calls that get a detail section (regressions first).")
@@ -45,7 +45,7 @@ def report(
     The page has the decision and its reasons, a per-cohort forest plot of the gate's checks,
     time-to-first-audio distributions, failures by cause, and a detail section per failed call
     (audio, timeline, what was said vs heard, tools expected vs made). Audio is inlined while it
-    fits in 5 MB, else copied into <stem>_audio/ beside the file. See docs/report.md.
+    fits in 5 MB, else copied into a STEM_audio folder beside it. See docs/report.md.
 
     Example: callgate report e631 --gate gate-out -o report.html
     """

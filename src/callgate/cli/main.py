@@ -30,6 +30,8 @@ app = typer.Typer(
         "Start with `callgate demo`, then `callgate calls` to read what happened."
     ),
     no_args_is_help=True,
+    # Markdown mode reflows docstring paragraphs to the terminal width.
+    rich_markup_mode="markdown",
     pretty_exceptions_enable=False,
     add_completion=False,
 )
@@ -383,7 +385,7 @@ def export(
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="File to write (default: results-<run>.<format>)."),
+        typer.Option("--output", "-o", help="File to write (default: results-RUN.FORMAT)."),
     ] = None,
     turns: Annotated[bool, typer.Option(help="Export the per-turn table instead.")] = False,
     store: StoreOpt = DEFAULT_STORE,
