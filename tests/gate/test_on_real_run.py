@@ -105,9 +105,9 @@ def test_gate_reasons_match_the_call_table(shared_store: Path, tmp_path: Path, c
     assert abs(ttfa["ci_high"] - high) < 0.15 * width + 0.01
 
     # 3. The demo's closing step (gate + report) works on the same run.
-    from callgate.cli.main import _demo_decision
+    from callgate.cli.steps import demo_decision
 
-    _demo_decision(shared_store)
+    demo_decision(shared_store)
     assert (shared_store / "demo" / "gate" / "junit.xml").exists()
     html = (shared_store / "demo" / "report.html").read_text()
     assert report["decision"] in html and "<svg" in html

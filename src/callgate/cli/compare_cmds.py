@@ -97,7 +97,7 @@ def compare(
 
     Example: callgate compare e631:baseline e631:candidate -m task_completion
     """
-    from callgate.cli.main import out
+    from callgate.cli.console import out
     from callgate.comparison.render import comparison_json, print_comparisons
     from callgate.comparison.session import DEFAULT_BY, run_compare, select_metrics
     from callgate.comparison.sides import load_side
@@ -196,7 +196,7 @@ def gate(
 
     Example: callgate gate e631:baseline e631:candidate --policy default --out gate-out
     """
-    from callgate.cli.main import out
+    from callgate.cli.console import out
     from callgate.comparison.render import print_gate
     from callgate.comparison.sides import load_side
     from callgate.gate.engine import holdout_tuning_warnings, run_gate
@@ -267,7 +267,7 @@ def calibrate(
 
     Example: callgate calibrate --policy default --runs 200
     """
-    from callgate.cli.main import err, out
+    from callgate.cli.console import err, out
     from callgate.cli.progress import Bar
     from callgate.gate import calibration_output as view
     from callgate.gate.calibrate import CalibrationSpec, calibrate_size, check_spec

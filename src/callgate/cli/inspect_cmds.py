@@ -49,7 +49,7 @@ def report(
 
     Example: callgate report e631 --gate gate-out -o report.html
     """
-    from callgate.cli.main import out
+    from callgate.cli.console import out
     from callgate.report.data import open_store
     from callgate.report.gate import load_gate
     from callgate.report.page import write_report
@@ -102,7 +102,7 @@ def serve(
 
     Example: callgate serve --port 0
     """
-    from callgate.cli.main import out
+    from callgate.cli.console import out
     from callgate.web.server import make_server, serve_forever
 
     if not 0 <= port <= 65535:

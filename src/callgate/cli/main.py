@@ -10,16 +10,13 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from callgate.cli.progress import Bar
+from callgate.cli.console import err, out
+from callgate.cli.steps import demo_decision, do_evaluate, do_run
 from callgate.errors import UsageError
-
-if TYPE_CHECKING:
-    from callgate.store.db import Store
 
 app = typer.Typer(
     help=(
@@ -35,11 +32,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-# Wide enough for call tables when output goes to a file or a CI log (rich assumes 80 columns).
-_WIDTH = None if sys.stdout.isatty() else 160
-err = Console(stderr=True, width=_WIDTH)
-out = Console(width=_WIDTH)
-
 StoreOpt = Annotated[
     Path,
     typer.Option(
@@ -47,87 +39,6 @@ StoreOpt = Annotated[
     ),
 ]
 DEFAULT_STORE = Path("callgate-store")
-
-
-def _do_run(
-    store_dir: Path,
-    suite: str,
-    variants: list[str],
-    grid: str,
-    cohort: list[str],
-    scenario: list[str],
-    split: str,
-    repeats: int,
-    seed: int,
-    workers: int | None,
-    executor: str,
-    evaluate: bool = True,
-) -> int:
-    from callgate.execution import preflight
-    from callgate.execution.runner import RunRequest, execute, plan
-    from callgate.scenarios.load import load_suite
-    from callgate.store.db import Store
-    from callgate.variants.load import load_variants
-
-    if split not in ("dev", "holdout", "all"):
-        raise UsageError("must be dev, holdout or all", field="--split")
-    if workers is not None and workers < 1:
-        raise UsageError("must be at least 1", field="--workers")
-    loaded_suite = load_suite(suite)
-    loaded_variants = load_variants(variants)
-    run_plan = plan(
-        RunRequest(loaded_suite, loaded_variants, grid, cohort, scenario, split, repeats, seed)
-    )
-    preflight.check(loaded_suite, loaded_variants, run_plan)
-    store = Store.open(store_dir)  # only now: bad input never creates a store or a run
-    n_variants = len(loaded_variants)
-    err.print(
-        f"run [bold]{run_plan.run_id}[/]: {len(run_plan.jobs)} calls "
-        f"({len(run_plan.jobs) // n_variants} per variant x {n_variants} variants), "
-        f"suite {loaded_suite.suite.name}, grid {grid}, seed {seed}",
-        highlight=False,
-    )
-    t0 = time.perf_counter()
-    with Bar(err, "calls") as progress:
-
-        def on_start(total: int, already: int) -> None:
-            if already:
-                err.print(f"resuming: {already} calls already stored", highlight=False)
-            progress.start(total, already)
-
-        def on_call(_cid: str, failure: str | None) -> None:
-            progress.advance()
-            if failure:
-                err.print(f"[red]call failed:[/] {failure.splitlines()[0]}", highlight=False)
-
-        outcome = execute(
-            store, run_plan, executor=executor, workers=workers, on_start=on_start, on_call=on_call
-        )
-    wall = time.perf_counter() - t0
-    stored = len(store.stored_call_ids(run_plan.run_id))
-    audio_s = sum(t.duration_s for t in store.calls(run_plan.run_id)) if outcome.done else 0.0
-    out.print(
-        f"run {run_plan.run_id}: {stored}/{outcome.planned} calls stored in {store.root.resolve()}",
-        highlight=False,
-    )
-    speed = f", {audio_s / wall:.1f} s of call per wall second" if outcome.done and wall > 0 else ""
-    out.print(f"took {wall:.1f} s for {outcome.done} new calls{speed}", highlight=False)
-    if outcome.interrupted:
-        err.print("interrupted: finished calls are stored; run the same command again to resume")
-        return 130
-    if evaluate and not outcome.failed:
-        code = _do_evaluate(store, run_plan.run_id, workers, executor)
-        if code:
-            return code
-    if outcome.failed:
-        first = next(iter(outcome.failed.values()))
-        err.print(
-            f"{len(outcome.failed)} calls failed; first error:\n{first}",
-            highlight=False,
-            markup=False,
-        )
-        return 1
-    return 0
 
 
 @app.command()
@@ -181,7 +92,7 @@ def run(
     Example: callgate run -v baseline -v candidate --grid default -c channel=phone
     """
     raise typer.Exit(
-        _do_run(
+        do_run(
             store,
             suite,
             variant,
@@ -215,50 +126,17 @@ def demo(
     The gate's decision is shown, not enforced: the demo exits 0 whether it says PROMOTE or BLOCK.
     """
     t0 = time.perf_counter()
-    code = _do_run(
+    code = do_run(
         store, "banking", ["baseline", "candidate"], grid, [], [], "all", 1, seed, workers, "local"
     )
     if code == 0:
-        _demo_decision(store)
+        demo_decision(store)
     out.print(
         f"demo finished in {time.perf_counter() - t0:.1f} s. Next: callgate calls --store {store}; "
         f"callgate serve --store {store}",
         highlight=False,
     )
     raise SystemExit(code)
-
-
-def _demo_decision(store_dir: Path) -> None:
-    from callgate.comparison.sides import load_side
-    from callgate.gate.engine import run_gate
-    from callgate.gate.outputs import write_outputs
-    from callgate.gate.policy import load_policy
-    from callgate.gate.report import build_report
-    from callgate.report.gate import load_gate
-    from callgate.report.page import write_report
-    from callgate.store.db import Store
-
-    st = Store.open(store_dir, create=False)
-    run_id = _latest_demo_run(st)
-    base = load_side(f"{run_id}:baseline", store_dir)
-    cand = load_side(f"{run_id}:candidate", store_dir)
-    plan, decision = run_gate(load_policy("default"), base, cand, seed=0, resamples=2000)
-    report = build_report(plan, decision, base, cand, seed=0, resamples=2000)
-    folder = store_dir / "demo"
-    write_outputs(report, folder / "gate")
-    out.print(f"gate (default policy): [bold]{report.decision}[/]", highlight=False)
-    for reason in report.reasons:
-        out.print(f"  - {reason.message}", highlight=False, markup=False)
-    html = write_report(st, run_id, folder / "report.html", load_gate(folder / "gate"))
-    out.print(f"report: {html.html.resolve()} (gate files in {folder / 'gate'})", highlight=False)
-
-
-def _latest_demo_run(st: Store) -> str:
-    """The most recent run of the bundled suite with both bundled variants."""
-    runs = [r for r in st.runs() if sorted(r.spec.get("variants", {})) == ["baseline", "candidate"]]
-    if not runs:
-        raise UsageError("no demo run in this store", source=st.root)
-    return max(runs, key=lambda r: r.finished or r.created).run_id
 
 
 @app.command()
@@ -320,37 +198,6 @@ def calls(
     out.print(f"{len(traces)} calls in run {row.run_id}", highlight=False)
 
 
-def _do_evaluate(store: Store, run_id: str, workers: int | None, executor: str) -> int:
-    from callgate.evaluators.suite import DEFAULT_EVALUATORS
-    from callgate.execution.scoring import score_run
-    from callgate.results.summary import print_summary
-
-    with Bar(err, "scoring") as progress:
-
-        def on_start(total: int, already: int) -> None:
-            progress.start(total, already)
-
-        outcome = score_run(
-            store,
-            run_id,
-            DEFAULT_EVALUATORS,
-            executor=executor,
-            workers=workers,
-            on_start=on_start,
-            on_call=progress.advance,
-        )
-    if outcome.failed:
-        first = next(iter(outcome.failed.items()))
-        err.print(
-            f"{len(outcome.failed)} calls could not be scored; first: {first[0]}: {first[1]}",
-            highlight=False,
-            markup=False,
-        )
-        return 1
-    print_summary(out, store, run_id)
-    return 0
-
-
 @app.command()
 def evaluate(
     run_id: Annotated[
@@ -371,7 +218,7 @@ def evaluate(
 
     st = Store.open(store, create=False)
     row = st.run(run_id) if run_id else st.latest_run()
-    raise typer.Exit(_do_evaluate(st, row.run_id, workers, executor))
+    raise typer.Exit(do_evaluate(st, row.run_id, workers, executor))
 
 
 @app.command()

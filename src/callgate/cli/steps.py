@@ -1,0 +1,159 @@
+"""The work behind `run`, `demo` and `evaluate`: plan and simulate, score, gate, report.
+
+Kept apart from the command definitions so the CLI module only parses arguments.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from callgate.cli.console import err, out
+from callgate.cli.progress import Bar
+from callgate.errors import UsageError
+from callgate.store.db import Store
+
+
+def do_run(
+    store_dir: Path,
+    suite: str,
+    variants: list[str],
+    grid: str,
+    cohort: list[str],
+    scenario: list[str],
+    split: str,
+    repeats: int,
+    seed: int,
+    workers: int | None,
+    executor: str,
+    evaluate: bool = True,
+) -> int:
+    from callgate.execution import preflight
+    from callgate.execution.runner import RunRequest, execute, plan
+    from callgate.scenarios.load import load_suite
+    from callgate.store.db import Store
+    from callgate.variants.load import load_variants
+
+    if split not in ("dev", "holdout", "all"):
+        raise UsageError("must be dev, holdout or all", field="--split")
+    if workers is not None and workers < 1:
+        raise UsageError("must be at least 1", field="--workers")
+    loaded_suite = load_suite(suite)
+    loaded_variants = load_variants(variants)
+    run_plan = plan(
+        RunRequest(loaded_suite, loaded_variants, grid, cohort, scenario, split, repeats, seed)
+    )
+    preflight.check(loaded_suite, loaded_variants, run_plan)
+    store = Store.open(store_dir)  # only now: bad input never creates a store or a run
+    n_variants = len(loaded_variants)
+    err.print(
+        f"run [bold]{run_plan.run_id}[/]: {len(run_plan.jobs)} calls "
+        f"({len(run_plan.jobs) // n_variants} per variant x {n_variants} variants), "
+        f"suite {loaded_suite.suite.name}, grid {grid}, seed {seed}",
+        highlight=False,
+    )
+    t0 = time.perf_counter()
+    with Bar(err, "calls") as progress:
+
+        def on_start(total: int, already: int) -> None:
+            if already:
+                err.print(f"resuming: {already} calls already stored", highlight=False)
+            progress.start(total, already)
+
+        def on_call(_cid: str, failure: str | None) -> None:
+            progress.advance()
+            if failure:
+                err.print(f"[red]call failed:[/] {failure.splitlines()[0]}", highlight=False)
+
+        outcome = execute(
+            store, run_plan, executor=executor, workers=workers, on_start=on_start, on_call=on_call
+        )
+    wall = time.perf_counter() - t0
+    stored = len(store.stored_call_ids(run_plan.run_id))
+    audio_s = sum(t.duration_s for t in store.calls(run_plan.run_id)) if outcome.done else 0.0
+    out.print(
+        f"run {run_plan.run_id}: {stored}/{outcome.planned} calls stored in {store.root.resolve()}",
+        highlight=False,
+    )
+    speed = f", {audio_s / wall:.1f} s of call per wall second" if outcome.done and wall > 0 else ""
+    out.print(f"took {wall:.1f} s for {outcome.done} new calls{speed}", highlight=False)
+    if outcome.interrupted:
+        err.print("interrupted: finished calls are stored; run the same command again to resume")
+        return 130
+    if evaluate and not outcome.failed:
+        code = do_evaluate(store, run_plan.run_id, workers, executor)
+        if code:
+            return code
+    if outcome.failed:
+        first = next(iter(outcome.failed.values()))
+        err.print(
+            f"{len(outcome.failed)} calls failed; first error:\n{first}",
+            highlight=False,
+            markup=False,
+        )
+        return 1
+    return 0
+
+
+def do_evaluate(store: Store, run_id: str, workers: int | None, executor: str) -> int:
+    from callgate.evaluators.suite import DEFAULT_EVALUATORS
+    from callgate.execution.scoring import score_run
+    from callgate.results.summary import print_summary
+
+    with Bar(err, "scoring") as progress:
+
+        def on_start(total: int, already: int) -> None:
+            progress.start(total, already)
+
+        outcome = score_run(
+            store,
+            run_id,
+            DEFAULT_EVALUATORS,
+            executor=executor,
+            workers=workers,
+            on_start=on_start,
+            on_call=progress.advance,
+        )
+    if outcome.failed:
+        first = next(iter(outcome.failed.items()))
+        err.print(
+            f"{len(outcome.failed)} calls could not be scored; first: {first[0]}: {first[1]}",
+            highlight=False,
+            markup=False,
+        )
+        return 1
+    print_summary(out, store, run_id)
+    return 0
+
+
+def demo_decision(store_dir: Path) -> None:
+    from callgate.comparison.sides import load_side
+    from callgate.gate.engine import run_gate
+    from callgate.gate.outputs import write_outputs
+    from callgate.gate.policy import load_policy
+    from callgate.gate.report import build_report
+    from callgate.report.gate import load_gate
+    from callgate.report.page import write_report
+    from callgate.store.db import Store
+
+    st = Store.open(store_dir, create=False)
+    run_id = latest_demo_run(st)
+    base = load_side(f"{run_id}:baseline", store_dir)
+    cand = load_side(f"{run_id}:candidate", store_dir)
+    plan, decision = run_gate(load_policy("default"), base, cand, seed=0, resamples=2000)
+    report = build_report(plan, decision, base, cand, seed=0, resamples=2000)
+    folder = store_dir / "demo"
+    write_outputs(report, folder / "gate")
+    out.print(f"gate (default policy): [bold]{report.decision}[/]", highlight=False)
+    for reason in report.reasons:
+        out.print(f"  - {reason.message}", highlight=False, markup=False)
+    html = write_report(st, run_id, folder / "report.html", load_gate(folder / "gate"))
+    out.print(f"report: {html.html.resolve()} (gate files in {folder / 'gate'})", highlight=False)
+
+
+def latest_demo_run(st: Store) -> str:
+    """The most recent run of the bundled suite with both bundled variants."""
+    runs = [r for r in st.runs() if sorted(r.spec.get("variants", {})) == ["baseline", "candidate"]]
+    if not runs:
+        raise UsageError("no demo run in this store", source=st.root)
+    return max(runs, key=lambda r: r.finished or r.created).run_id
