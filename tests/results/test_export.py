@@ -112,3 +112,31 @@ def test_bad_format(tmp_path: Path) -> None:
 
     with pytest.raises(UsageError, match="unknown format"):
         write_table([], [], tmp_path / "x.xls", "xls")
+
+
+def test_export_command_errors(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    store = make_store(tmp_path)
+    root = str(store.root)
+    code, _o, err = cli("export", "--store", root, "-o", str(tmp_path / "x.csv"), "-f", "parquet")
+    assert code == 2 and "--output: --output ends in .csv but --format is parquet" in err
+    code, _o, err = cli("export", "--store", root, "-f", "xls")
+    assert code == 2 and "unknown format 'xls'" in err
+    assert len(err.strip().splitlines()) == 1
+    code, out, _e = cli("export", "--store", root, "-o", str(tmp_path / "calls.jsonl"))
+    assert code == 0 and "wrote 2 calls" in out  # the format follows the suffix
+    assert (tmp_path / "calls.jsonl").read_text().startswith("{")
+    Store.open(tmp_path / "empty").ensure_run("r0", {"suite": "s"}, 0)
+    code, _o, err = cli("export", "--store", str(tmp_path / "empty"))
+    assert code == 2 and "not scored yet" in err
+
+
+def test_batch_file_errors(tmp_path: Path) -> None:
+    from callgate.errors import UsageError
+    from callgate.evaluators import ASRAccuracy
+
+    with pytest.raises(UsageError, match="file not found"):
+        ASRAccuracy().evaluate_many(tmp_path / "missing.jsonl")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"ground_truth": "a", "hypothesis": "a"}\nnot json\n')
+    with pytest.raises(UsageError, match="line 2: not JSON"):
+        ASRAccuracy().evaluate_many(bad)

@@ -118,11 +118,18 @@ def batch_items(items: list[dict[str, Any]] | str | Path) -> list[dict[str, Any]
         with path.open(encoding="utf-8") as fh:
             if path.suffix == ".csv":
                 return [dict(row) for row in csv.DictReader(fh)]
-            return [json.loads(line) for line in fh if line.strip()]
+            lines = list(fh)
     except FileNotFoundError:
         raise UsageError("file not found", source=path) from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"line {exc.lineno}: not JSON", source=path) from None
+    items = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            items.append(json.loads(line))
+        except json.JSONDecodeError:
+            raise UsageError(f"line {number}: not JSON", source=path) from None
+    return items
 
 
 class BatchMixin:

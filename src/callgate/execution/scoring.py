@@ -38,22 +38,13 @@ def _init(store_root: str, spec: list[dict[str, Any]], run_spec: dict[str, Any])
 
 def _replay_inputs(run_spec: dict[str, Any]) -> tuple[Any, dict[str, Any]] | None:
     """(suite, variants by name) for oracle replays, from the run spec, or None if unavailable."""
-    from callgate.scenarios.load import load_suite
     from callgate.scenarios.model import Suite
     from callgate.variants.model import Variant
 
     variants = {k: Variant.model_validate(v) for k, v in run_spec.get("variant_specs", {}).items()}
-    if "suite_json" in run_spec:
-        return Suite.model_validate(run_spec["suite_json"]), variants
-    path = run_spec.get("suite_path")
-    if path:  # older runs: the suite file still on disk, if it has not changed since
-        try:
-            loaded = load_suite(path)
-        except Exception:
-            return None
-        if loaded.content_hash == run_spec.get("suite_hash"):
-            return loaded.suite, variants
-    return None
+    if "suite_json" not in run_spec:  # an imported or hand-made run: nothing to replay
+        return None
+    return Suite.model_validate(run_spec["suite_json"]), variants
 
 
 def _score(job: tuple[str, str]) -> tuple[str, dict[str, Any] | None, str | None]:

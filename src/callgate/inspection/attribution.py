@@ -16,6 +16,7 @@ from typing import Any, Literal
 from callgate.evaluators.base import EvalContext
 from callgate.evaluators.task import TaskCompletion
 from callgate.evaluators.tools import ToolSelectionAccuracy
+from callgate.results.outcome import failed
 from callgate.scenarios.model import Reaction, Scenario
 from callgate.simulation.oracle import OracleCall, replay
 from callgate.traces.model import (
@@ -46,11 +47,6 @@ class Attribution:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def failed(metrics: dict[str, float | None]) -> bool:
-    task, tools = metrics.get("task_completion"), metrics.get("tool_selection_accuracy")
-    return (task is not None and task < 1.0) or (tools is not None and tools < 1.0)
 
 
 def tts_failed(metrics: dict[str, float | None]) -> bool:

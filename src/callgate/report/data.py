@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from callgate.errors import UsageError
+from callgate.results.outcome import FAIL_METRICS, failed
 from callgate.store.db import RunRow, Store
 from callgate.traces.model import CallTrace
 
-FAIL_METRICS = ("task_completion", "tool_selection_accuracy")
 UNATTRIBUTED = "unattributed"  # failed, but no cause (e.g. an imported call, or an older run)
 
 
@@ -80,11 +80,14 @@ def open_store(root: Path) -> Store:
 
 
 def failed_from(metrics: dict[str, Any]) -> bool | None:
-    values = [metrics.get(m) for m in FAIL_METRICS]
-    known = [float(v) for v in values if v is not None and math.isfinite(float(v))]
-    if not known:
-        return None
-    return any(v < 1 for v in known)
+    """The attribution rule (:func:`callgate.inspection.attribution.failed`), or None when neither
+    metric was scored."""
+    known = {
+        m: float(v)
+        for m in FAIL_METRICS
+        if (v := metrics.get(m)) is not None and math.isfinite(float(v))
+    }
+    return failed(known) if known else None
 
 
 def row_from(trace: CallTrace, sc: dict[str, Any] | None) -> CallRow:

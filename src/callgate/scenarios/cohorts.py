@@ -23,6 +23,17 @@ class Cell:
     tags: dict[str, str]
 
 
+def scenario_tags(scenario: Scenario) -> dict[str, str]:
+    """The tags a scenario carries whatever cohort it runs in (its own free-form tags included)."""
+    return {
+        "call_type": scenario.call_type,
+        "tool_path": ">".join(t.tool for t in scenario.expect.tools) or "none",
+        "outcome": scenario.expect.label,
+        "split": scenario.split,
+        **scenario.tags,
+    }
+
+
 def cohort_tags(
     scenario: Scenario,
     voice_name: str,
@@ -31,22 +42,17 @@ def cohort_tags(
     noise: NoiseSpec,
     channel_name: str,
 ) -> dict[str, str]:
-    """Every tag a cohort slice can be cut on; scenario tags come last and cannot shadow these."""
-    tool_path = ">".join(t.tool for t in scenario.expect.tools) or "none"
-    tags = {
+    """Every tag a cohort slice can be cut on. Free-form scenario tags cannot shadow the built-in
+    ones: the scenario model rejects reserved names."""
+    return {
         "locale": voice.locale,
         "voice": voice_name,
         "accent": voice.accent,
         "noise": noise_name,
         "snr_db": "none" if noise.snr_db is None else f"{noise.snr_db:g}",
         "channel": channel_name,
-        "call_type": scenario.call_type,
-        "tool_path": tool_path,
-        "outcome": scenario.expect.label,
-        "split": scenario.split,
+        **scenario_tags(scenario),
     }
-    tags.update(scenario.tags)
-    return tags
 
 
 def expand(suite: Suite, grid: str) -> list[Cell]:
@@ -84,15 +90,8 @@ def expand(suite: Suite, grid: str) -> list[Cell]:
 
 
 def _matches(scenario: Scenario, where: dict[str, list[str]]) -> bool:
-    """Scenario-level tags only (call_type, split, tool_path, outcome and free-form tags): a
-    block's own voice, noise and channel are chosen by the block itself."""
-    tags = {
-        "call_type": scenario.call_type,
-        "split": scenario.split,
-        "tool_path": ">".join(t.tool for t in scenario.expect.tools) or "none",
-        "outcome": scenario.expect.label,
-        **scenario.tags,
-    }
+    """Scenario-level tags only: a block's own voice, noise and channel are chosen by the block."""
+    tags = scenario_tags(scenario)
     return all(tags.get(key) in values for key, values in where.items())
 
 
