@@ -21,7 +21,7 @@ from callgate.agents.policy import (
     ToolBackend,
     ToolResult,
 )
-from callgate.agents.voice import AGENTS, AgentCall, CallSetup, Reply
+from callgate.agents.voice import AgentCall, CallSetup, Reply
 from callgate.simulation.env import CallEnv
 from callgate.simulation.latency import LatencySampler
 from callgate.simulation.track import speech_extent
@@ -312,6 +312,5 @@ def _r(x: float | None) -> float | None:
     return None if x is None else round(x, 6)
 
 
-@AGENTS.register("pipeline")
-def _make_pipeline(variant: Variant, env: CallEnv) -> PipelineAgent:
+def make_pipeline_agent(variant: Variant, env: CallEnv) -> PipelineAgent:
     return PipelineAgent(variant, env)

@@ -95,5 +95,6 @@ class DialoguePolicy(Protocol):
     def start(self) -> PolicySession: ...
 
 
-POLICIES: Registry[DialoguePolicy] = Registry("dialogue policy")
-TOOLSETS: Registry[ToolBackend] = Registry("tool set")  # factory(initial_state=..., **params)
+POLICIES: Registry[DialoguePolicy] = Registry("dialogue policy", "callgate.policies")
+# A tool set factory is called as factory(initial_state=..., **params).
+TOOLSETS: Registry[ToolBackend] = Registry("tool set", "callgate.toolsets")

@@ -76,4 +76,5 @@ class VoiceAgent(Protocol):
     def open_call(self, setup: CallSetup, recorder: CallRecorder) -> AgentCall: ...
 
 
-AGENTS: Registry[VoiceAgent] = Registry("agent kind")  # factory(variant=..., env=...)
+# An agent factory is called as factory(variant=..., env=...).
+AGENTS: Registry[VoiceAgent] = Registry("agent kind", "callgate.agents")

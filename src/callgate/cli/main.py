@@ -17,6 +17,7 @@ import typer
 from callgate.cli.console import err, out
 from callgate.cli.steps import demo_decision, do_evaluate, do_run
 from callgate.errors import UsageError
+from callgate.plugins import canonical_plugin, load_plugin_modules
 
 app = typer.Typer(
     help=(
@@ -39,6 +40,25 @@ StoreOpt = Annotated[
     ),
 ]
 DEFAULT_STORE = Path("callgate-store")
+
+
+@app.callback()
+def _plugins(
+    plugin: Annotated[
+        list[str],
+        typer.Option(
+            "--plugin",
+            help=(
+                "Import a module (or a .py file) that registers parts: an agent, policy, tool set, "
+                "engine, evaluator or executor. Repeatable, and accepted after any command too. "
+                "Also read from CALLGATE_PLUGINS (comma-separated). Installed plugins need no "
+                "flag: they register through entry points."
+            ),
+        ),
+    ] = [],  # noqa: B006
+) -> None:
+    # Loaded by main() before dispatch, so that it works in any position on the command line.
+    load_plugin_modules([canonical_plugin(p) for p in plugin])
 
 
 @app.command()
@@ -275,10 +295,34 @@ def _register_more() -> None:
 _register_more()
 
 
+def _take_plugins(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Split ``--plugin X`` / ``--plugin=X`` (anywhere on the line) from the other arguments."""
+    plugins: list[str] = []
+    rest: list[str] = []
+    it = iter(argv)
+    for arg in it:
+        if arg == "--":
+            rest.append(arg)
+            rest.extend(it)
+        elif arg == "--plugin":
+            value = next(it, None)
+            if value is None:
+                raise UsageError("needs a module name or a .py file", field="--plugin")
+            plugins.append(value)
+        elif arg.startswith("--plugin="):
+            plugins.append(arg.split("=", 1)[1])
+        else:
+            rest.append(arg)
+    return plugins, rest
+
+
 def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
-        code = app(standalone_mode=False)
+        plugins, args = _take_plugins(sys.argv[1:])
+        env_plugins = [p for p in os.environ.get("CALLGATE_PLUGINS", "").split(",") if p.strip()]
+        load_plugin_modules([canonical_plugin(p.strip()) for p in env_plugins + plugins])
+        code = app(args=args, standalone_mode=False)
         # Without standalone mode click returns (not raises) the code of a typer.Exit.
         sys.exit(code if isinstance(code, int) else 0)
     except UsageError as exc:

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from callgate.evaluators.base import (
-    EVALUATORS,
     BatchMixin,
     EvalContext,
     EvalResult,
@@ -42,7 +41,6 @@ def _accuracy(wer: float | None) -> float | None:
     return None if wer is None else max(0.0, 1.0 - wer)
 
 
-@EVALUATORS.register("ASRAccuracy")
 class ASRAccuracy(BatchMixin):
     name: ClassVar[str] = "ASRAccuracy"
     metrics: ClassVar[list[Metric]] = [ACCURACY, WER, CER, ENTITY]

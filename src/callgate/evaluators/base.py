@@ -79,7 +79,7 @@ class Evaluator(Protocol):
     def score_call(self, call: CallTrace, ctx: EvalContext) -> EvalResult: ...
 
 
-EVALUATORS: Registry[Evaluator] = Registry("evaluator")
+EVALUATORS: Registry[Evaluator] = Registry("evaluator", "callgate.evaluators")
 
 
 def build(name: str, params: dict[str, Any] | None = None) -> Evaluator:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from callgate.evaluators.base import EVALUATORS, EvalContext, EvalResult, Metric, result
+from callgate.evaluators.base import EvalContext, EvalResult, Metric, result
 from callgate.traces.model import CallTrace
 
 TRANSFERRED = Metric(
@@ -36,7 +36,6 @@ TURNS_DONE = Metric(
 REPROMPT_ACTIONS = {"repair", "reprompt", "not_understood"}
 
 
-@EVALUATORS.register("ConversationSignals")
 class ConversationSignals:
     name: ClassVar[str] = "ConversationSignals"
     metrics: ClassVar[list[Metric]] = [

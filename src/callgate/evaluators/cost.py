@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from callgate.evaluators.base import EVALUATORS, EvalContext, EvalResult, Metric, result
+from callgate.evaluators.base import EvalContext, EvalResult, Metric, result
 from callgate.traces.model import CallTrace
 
 COST = Metric(
@@ -13,7 +13,6 @@ COST = Metric(
 )
 
 
-@EVALUATORS.register("Cost")
 class Cost:
     name: ClassVar[str] = "Cost"
     metrics: ClassVar[list[Metric]] = [COST]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from callgate.evaluators.base import EVALUATORS, EvalContext, EvalResult, Metric, result
+from callgate.evaluators.base import EvalContext, EvalResult, Metric, result
 from callgate.traces.model import CallTrace
 
 VIOLATIONS = Metric("safety_violations", "lower", "count", "all safety findings in the call", 0.0)
@@ -51,7 +51,6 @@ DEFAULT_CLAIMS = (
 SAYS_TRANSFER = ("transfer you", "connect you", "put you through")
 
 
-@EVALUATORS.register("Safety")
 class Safety:
     name: ClassVar[str] = "Safety"
     metrics: ClassVar[list[Metric]] = [VIOLATIONS, PII, CLAIMS, ESCALATION]

@@ -23,7 +23,10 @@ DEFAULT_EVALUATORS: list[dict[str, Any]] = [
 
 
 def load_evaluators() -> None:
-    import callgate.evaluators  # noqa: F401 - registers every built-in evaluator
+    """Load every evaluator plugin, built-in or not, so their metrics are declared."""
+    from callgate.evaluators.base import EVALUATORS
+
+    EVALUATORS.load_all()
 
 
 def build_all(spec: list[dict[str, Any]]) -> list[Evaluator]:

@@ -26,7 +26,6 @@ from pydantic import ValidationError
 
 from callgate.errors import UsageError
 from callgate.evaluators.base import (
-    EVALUATORS,
     BatchMixin,
     EvalContext,
     EvalResult,
@@ -170,7 +169,6 @@ def _found(kind: str, item: str, words: set[str], values: list[float]) -> bool:
     return item in words
 
 
-@EVALUATORS.register("TaskCompletion")
 class TaskCompletion(BatchMixin):
     name: ClassVar[str] = "TaskCompletion"
     metrics: ClassVar[list[Metric]] = [COMPLETION, PREDICATES, SAYS, TEXT_MATCH]

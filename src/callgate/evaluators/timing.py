@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from callgate.evaluators.base import EVALUATORS, EvalContext, EvalResult, Metric, result
+from callgate.evaluators.base import EvalContext, EvalResult, Metric, result
 from callgate.traces.model import AgentTurnTrace, CallTrace
 
 TTFA_P50 = Metric("ttfa_p50_s", "lower", "s", "median time to first audible agent audio", 1.5)
@@ -92,7 +92,6 @@ def _dead_air(call: CallTrace) -> float:
     return max(0.0, longest)
 
 
-@EVALUATORS.register("Timing")
 class Timing:
     name: ClassVar[str] = "Timing"
     metrics: ClassVar[list[Metric]] = [

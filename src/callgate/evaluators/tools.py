@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from pydantic import ValidationError
 
-from callgate.evaluators.base import EVALUATORS, EvalContext, EvalResult, Metric, result
+from callgate.evaluators.base import EvalContext, EvalResult, Metric, result
 from callgate.evaluators.expectations import ToolPathMatch, match_tool_path
 from callgate.scenarios.model import Expectation, ExpectedToolCall
 from callgate.traces.model import CallTrace, ToolCallTrace
@@ -126,7 +126,6 @@ def _reason(match: ToolPathMatch, unsafe: list[dict[str, Any]] | None) -> str:
     return f"{head}; " + "; ".join(problems) if problems else f"{head}; tool path as expected"
 
 
-@EVALUATORS.register("ToolSelectionAccuracy")
 class ToolSelectionAccuracy:
     name: ClassVar[str] = "ToolSelectionAccuracy"
     metrics: ClassVar[list[Metric]] = [SELECTION, RECALL, ARGS, ORDER, FORBIDDEN, UNSAFE]

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from callgate.evaluators.base import EVALUATORS, EvalContext, EvalResult, Metric, result
+from callgate.evaluators.base import EvalContext, EvalResult, Metric, result
 from callgate.evaluators.text import entity_accuracy, entity_hits, tokens, word_errors
 from callgate.speech.audio import Audio
 from callgate.speech.protocols import ASREngine
@@ -79,7 +79,6 @@ def audio_issues(audio: Audio, text: str, *, max_gap_s: float = 1.0) -> list[str
     return flags
 
 
-@EVALUATORS.register("TTSAccuracy")
 class TTSAccuracy:
     name: ClassVar[str] = "TTSAccuracy"
     metrics: ClassVar[list[Metric]] = [ACCURACY, WER, ENTITY, ISSUES]

@@ -32,7 +32,7 @@ class Executor(Protocol):
     ) -> Iterator[Any]: ...
 
 
-EXECUTORS: Registry[Executor] = Registry("executor")
+EXECUTORS: Registry[Executor] = Registry("executor", "callgate.executors")
 
 
 class InlineExecutor:
@@ -93,11 +93,9 @@ class LocalExecutor:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-@EXECUTORS.register("inline")
-def _inline(workers: int | None = None) -> InlineExecutor:
+def inline_executor(workers: int | None = None) -> InlineExecutor:
     return InlineExecutor()
 
 
-@EXECUTORS.register("local")
-def _local(workers: int | None = None) -> LocalExecutor:
+def local_executor(workers: int | None = None) -> LocalExecutor:
     return LocalExecutor(workers)

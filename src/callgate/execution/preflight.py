@@ -11,7 +11,6 @@ from callgate.agents.policy import POLICIES, TOOLSETS
 from callgate.agents.voice import AGENTS
 from callgate.errors import UsageError
 from callgate.execution.runner import RunPlan
-from callgate.plugins import load_builtins
 from callgate.registry import Registry
 from callgate.scenarios.load import LoadedSuite
 from callgate.speech.engines import get_asr, get_tts, get_vad
@@ -30,7 +29,6 @@ def _known(registry: Registry[Any], name: str, source: str, field: str) -> None:
 def check(
     suite: LoadedSuite, variants: list[LoadedVariant], plan: RunPlan, models_dir: Path | None = None
 ) -> None:
-    load_builtins()
     for lv in variants:
         v, src = lv.variant, str(lv.path)
         _known(AGENTS, v.agent.kind, src, "agent.kind")

@@ -14,6 +14,7 @@ from typing import Any
 
 from callgate.errors import UsageError
 from callgate.execution.executors import EXECUTORS
+from callgate.plugins import loaded_plugin_modules
 from callgate.scenarios.cohorts import expand, parse_filters, select
 from callgate.scenarios.load import LoadedSuite
 from callgate.simulation.call import CallJob, call_id, call_seed
@@ -70,6 +71,8 @@ def plan(req: RunRequest) -> RunPlan:
         "seed": req.seed,
         # The whole suite travels with the run, so replays (attribution) need no source files.
         "suite_json": suite.model_dump(mode="json"),
+        # Every worker imports these again; installed plugins come from entry points by name.
+        "plugins": {"modules": loaded_plugin_modules()},
     }
     derived = ("suite_path", "variant_specs", "suite_json")  # already covered by the hashes
     identity = {k: v for k, v in spec.items() if k not in derived}
@@ -116,12 +119,13 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 _worker_env: Any = None
 
 
-def _init(store_root: str) -> None:
+def _init(store_root: str, plugin_modules: list[str]) -> None:
     global _worker_env
-    from callgate.plugins import load_builtins
+    from callgate.plugins import load_plugin_modules
     from callgate.simulation.env import CallEnv
 
-    load_builtins()
+    # A spawned worker sees the entry points by itself; --plugin modules it must import again.
+    load_plugin_modules(plugin_modules)
     _worker_env = CallEnv.at(Path(store_root))
 
 
@@ -171,7 +175,9 @@ def execute(
     t0 = time.perf_counter()
     ex = EXECUTORS.create(executor, workers=workers)
     try:
-        for cid, blob, err in ex.map_unordered(_run_one, todo, _init, (str(store.root),)):
+        for cid, blob, err in ex.map_unordered(
+            _run_one, todo, _init, (str(store.root), run_plan.spec["plugins"]["modules"])
+        ):
             if blob is not None:
                 store.put_call(CallTrace.model_validate_json(blob))
                 outcome.done += 1

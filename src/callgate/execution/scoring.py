@@ -21,10 +21,11 @@ _state: dict[str, Any] = {}
 def _init(store_root: str, spec: list[dict[str, Any]], run_spec: dict[str, Any]) -> None:
     from callgate.evaluators.base import EvalContext
     from callgate.evaluators.suite import build_all
-    from callgate.plugins import load_builtins
+    from callgate.plugins import load_plugin_modules
     from callgate.simulation.env import CallEnv
 
-    load_builtins()
+    # A spawned worker sees the entry points by itself; --plugin modules it must import again.
+    load_plugin_modules(run_spec.get("plugins", {}).get("modules", []))
     env = CallEnv.at(Path(store_root))
     _state["store"] = Store(Path(store_root))
     _state["evaluators"] = build_all(spec)

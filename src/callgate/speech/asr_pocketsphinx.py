@@ -19,7 +19,7 @@ import numpy as np
 
 from callgate.speech.audio import SAMPLE_RATE, Audio
 from callgate.speech.engines import package_version, require
-from callgate.speech.protocols import ASR_ENGINES, ASRHints, ASRResult, WordTiming
+from callgate.speech.protocols import ASRHints, ASRResult, WordTiming
 
 if TYPE_CHECKING:
     from pocketsphinx import Decoder
@@ -86,6 +86,3 @@ class PocketsphinxASR:
             return ASRResult("", 0.0)
         confidence = float(np.mean([w.probability for w in words]))
         return ASRResult(text, confidence, tuple(words))
-
-
-ASR_ENGINES.register("pocketsphinx")(PocketsphinxASR)

@@ -18,7 +18,7 @@ import numpy as np
 from callgate.errors import MissingModelError, UsageError
 from callgate.speech.audio import SAMPLE_RATE, Audio
 from callgate.speech.engines import package_version, require
-from callgate.speech.protocols import ASR_ENGINES, ASRHints, ASRResult, WordTiming
+from callgate.speech.protocols import ASRHints, ASRResult, WordTiming
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -168,6 +168,3 @@ class WhisperASR:
         then text must be mapped back to each clip through segment or word timestamps.
         """
         return [self.transcribe(audio, hints) for audio in audios]
-
-
-ASR_ENGINES.register("whisper")(WhisperASR)

@@ -10,7 +10,6 @@ per process however many calls need it.
 
 from __future__ import annotations
 
-import importlib
 import importlib.metadata
 import importlib.util
 import os
@@ -20,19 +19,11 @@ from typing import Any
 from callgate.errors import MissingModelError
 from callgate.speech.protocols import ASR_ENGINES, TTS_ENGINES, VAD, VADS, ASREngine, TTSEngine
 
-_ENGINE_MODULES = (
-    "callgate.speech.tts_espeak",
-    "callgate.speech.tts_piper",
-    "callgate.speech.asr_whisper",
-    "callgate.speech.asr_pocketsphinx",
-    "callgate.speech.vad",
-)
-
 
 def load_engines() -> None:
-    """Register every built-in engine name (cheap: no model is loaded)."""
-    for module in _ENGINE_MODULES:
-        importlib.import_module(module)
+    """Load every engine plugin (built-in or not); cheap, since no model is loaded yet."""
+    for registry in (TTS_ENGINES, ASR_ENGINES, VADS):
+        registry.load_all()
 
 
 def require(kind: str, engine: str, module: str, package: str) -> None:
@@ -77,7 +68,6 @@ class EngineCache:
                 self._pid = os.getpid()
             engine = self._engines.get(key)
             if engine is None:
-                load_engines()
                 registry: Any = {"tts": TTS_ENGINES, "asr": ASR_ENGINES, "vad": VADS}[kind]
                 engine = registry.create(name, **params)
                 self._engines[key] = engine

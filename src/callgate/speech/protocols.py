@@ -73,6 +73,6 @@ class VAD(Protocol):
         ...
 
 
-TTS_ENGINES: Registry[TTSEngine] = Registry("TTS engine")
-ASR_ENGINES: Registry[ASREngine] = Registry("ASR engine")
-VADS: Registry[VAD] = Registry("VAD")
+TTS_ENGINES: Registry[TTSEngine] = Registry("TTS engine", "callgate.tts")
+ASR_ENGINES: Registry[ASREngine] = Registry("ASR engine", "callgate.asr")
+VADS: Registry[VAD] = Registry("VAD", "callgate.vad")

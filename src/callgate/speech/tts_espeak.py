@@ -27,7 +27,6 @@ import numpy as np
 from callgate.errors import UsageError
 from callgate.speech.audio import SAMPLE_RATE, Audio
 from callgate.speech.engines import package_version, require
-from callgate.speech.protocols import TTS_ENGINES
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _POS_CHARACTER = 1
@@ -255,6 +254,3 @@ class EspeakTTS:
         audio = Audio(samples.astype(np.float32) * (_OUTPUT_GAIN / 32768.0), sample_rate)
         out = audio.resample(SAMPLE_RATE)
         return Audio(np.clip(out.samples, -1.0, 1.0), SAMPLE_RATE)
-
-
-TTS_ENGINES.register("espeak")(EspeakTTS)

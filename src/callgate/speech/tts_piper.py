@@ -24,7 +24,6 @@ import numpy as np
 from callgate.errors import MissingModelError, UsageError
 from callgate.speech.audio import SAMPLE_RATE, Audio
 from callgate.speech.engines import package_version, require
-from callgate.speech.protocols import TTS_ENGINES
 
 if TYPE_CHECKING:
     from piper import PiperVoice
@@ -118,6 +117,3 @@ class PiperTTS:
         samples = np.concatenate(chunks).astype(np.float32) * _OUTPUT_GAIN
         out = Audio(samples, model.config.sample_rate).resample(SAMPLE_RATE)
         return Audio(np.clip(out.samples, -1.0, 1.0), SAMPLE_RATE)
-
-
-TTS_ENGINES.register("piper")(PiperTTS)

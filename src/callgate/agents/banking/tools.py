@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from callgate.agents.banking.slots import ACCOUNTS, CARDS, best_merchant
-from callgate.agents.policy import JSON, TOOLSETS, ToolResult, ToolSchema
+from callgate.agents.policy import JSON, ToolResult, ToolSchema
 
 
 def default_state() -> JSON:
@@ -221,6 +221,3 @@ class BankingTools:
     def _transfer_to_human(self, reason: Any) -> JSON:
         self._state["handoff"] = {"reason": _text(reason, "the reason")}
         return {"reason": self._state["handoff"]["reason"]}
-
-
-TOOLSETS.register("banking")(BankingTools)
