@@ -197,11 +197,11 @@ def gate(
     Example: callgate gate e631:baseline e631:candidate --policy default --out gate-out
     """
     from callgate.cli.console import out
-    from callgate.comparison.render import print_gate
     from callgate.comparison.sides import load_side
     from callgate.gate.engine import holdout_tuning_warnings, run_gate
     from callgate.gate.outputs import write_outputs
     from callgate.gate.policy import load_policy
+    from callgate.gate.render import print_gate
     from callgate.gate.report import build_report
 
     _check_common(seed, resamples)

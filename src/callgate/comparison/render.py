@@ -1,4 +1,4 @@
-"""Terminal views of comparisons and gate reports (rich tables, one per metric).
+"""Terminal views of comparisons (rich tables, one per metric); the gate's is in gate/render.py.
 
 The global slice (``all``) is always the first row of a table that also holds the cohorts: a
 global delta is never shown on its own, because a flat average can hide a cohort that got worse.
@@ -15,9 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from callgate.comparison import format as fmt
-from callgate.comparison.compare import Comparison, MetricSpec
-from callgate.gate.outputs import check_cells
-from callgate.gate.report import GateReport
+from callgate.comparison.compare import Comparison
 
 _VERDICT_STYLE = {
     "better": "green",
@@ -91,27 +89,3 @@ def comparison_json(c: Comparison, alpha: float, min_calls: int) -> dict[str, An
         "verdict": c.verdict(alpha, min_calls),
         "mde": f(c.mde(alpha / 2)),
     }
-
-
-def print_gate(console: Console, report: GateReport) -> None:
-    colour = "green" if report.decision == "PROMOTE" else "red"
-    console.print(f"[bold {colour}]{report.decision}[/]", highlight=False)
-    console.print(report.pairing, highlight=False, markup=False)
-    for r in report.reasons:
-        console.print(f"[red]BLOCK[/] {r.message}", highlight=False)
-    for w in report.warnings:
-        console.print(f"[yellow]warning:[/] {w}", highlight=False)
-    for _key, group in groupby(report.checks, key=lambda c: (c.metric, c.statistic)):
-        rows = list(group)
-        spec: MetricSpec = rows[0].spec()
-        table = Table(title=fmt.statistic_name(spec), title_justify="left", title_style="bold")
-        header = ["slice", "n", "baseline", "candidate", "delta", f"{report.confidence:.0%} CI"]
-        for col in [*header, "margin", "verdict", "gate"]:
-            table.add_column(col, overflow="fold")
-        for ch in rows:
-            cells = [escape(x) for x in check_cells(ch)]
-            style = {"block": "red", "warn": "yellow"}.get(ch.status, "")
-            table.add_row(*cells, style=style or None)
-        console.print(table)
-    for note in report.notes:
-        console.print(f"note: {note}", highlight=False, markup=False)
