@@ -22,8 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from callgate.gate.model import load_gate
 from callgate.report.browser import CHROMIUM, CHROMIUM_ARGS
-from callgate.report.gate import load_gate
 from callgate.report.page import write_report
 from callgate.report.synthetic import build_run
 from callgate.report.synthetic_scores import write_gate

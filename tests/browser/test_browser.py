@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from callgate.gate.model import load_gate
 from callgate.report.browser import CHROMIUM, CHROMIUM_ARGS
-from callgate.report.gate import load_gate
 from callgate.report.page import write_report
 from callgate.report.synthetic_scores import write_gate
 from callgate.store.db import Store

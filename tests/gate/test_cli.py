@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from callgate.gate.report import GateReport
+from callgate.gate.model import GateReport
 from comparison.synth import COLUMNS, POLICY, paired_rows, policy_file, variant_file, write
 
 FOUR = {"a": 120, "b": 120, "c": 120, "d": 120}

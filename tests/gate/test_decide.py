@@ -9,7 +9,10 @@ from typing import Any
 from callgate.comparison.sides import load_side
 from callgate.gate.decide import Decision
 from callgate.gate.engine import GatePlan, run_gate
+from callgate.gate.model import load_gate
+from callgate.gate.outputs import write_outputs
 from callgate.gate.policy import load_policy
+from callgate.gate.report import build_report
 from comparison.synth import POLICY, paired_rows, policy_file, variant_file
 
 FOUR = {"a": 120, "b": 120, "c": 120, "d": 120}
@@ -30,7 +33,7 @@ def test_aa_promotes(tmp_path: Path) -> None:
     assert d.promote, [r.message for r in d.reasons]
     # all, 4 call types, split=dev (split=holdout is call_type=d: tested once), ttfa globally
     assert d.family_size == 1 + 4 + 1 + 1
-    labels = [ch.comparison.slice for ch in d.checks]
+    labels = [ch.slice for ch in d.checks]
     assert labels[0] == "all" and "call_type=b" in labels  # global beside the cohorts
 
 
@@ -43,9 +46,9 @@ def test_regression_in_one_cohort_blocks_and_names_it(tmp_path: Path) -> None:
     msg = harm["call_type=b"].message
     assert msg.startswith("task_completion in call_type=b (n=120)")
     assert "margin 0.0 pts" in msg and "Holm-adjusted" in msg
-    check = next(ch for ch in d.checks if ch.comparison.slice == "call_type=b")
+    check = next(ch for ch in d.checks if ch.slice == "call_type=b")
     assert check.status == "block" and check.p_adjusted is not None and check.p_adjusted <= 0.05
-    assert check.comparison.delta < 0 and check.comparison.ci_high < 0
+    assert check.delta < 0 and check.ci_high < 0
 
 
 def test_benjamini_hochberg_and_unpaired_also_catch_it(tmp_path: Path) -> None:
@@ -77,7 +80,7 @@ def test_small_cohort_that_is_not_required_only_warns(tmp_path: Path) -> None:
     _plan, d = gate(tmp_path, paired_rows({**FOUR, "tiny": 10}, holdout={"d"}, seed=2))
     assert d.promote
     assert any("call_type=tiny (10)" in w for w in d.warnings)
-    tiny = next(ch for ch in d.checks if ch.comparison.slice == "call_type=tiny")
+    tiny = next(ch for ch in d.checks if ch.slice == "call_type=tiny")
     assert tiny.status == "warn" and tiny.verdict == "too few calls to tell"
     assert tiny.mde is not None and tiny.mde > 0.2  # 10 pairs cannot see a small drop
 
@@ -111,7 +114,7 @@ def test_a_certain_harm_blocks(tmp_path: Path) -> None:
     for base, cand in zip(rows[0::2], rows[1::2], strict=True):
         cand["ttfa_p50_s"] = base["ttfa_p50_s"] + 0.5
     _plan, d = gate(tmp_path, rows)
-    (check,) = [ch for ch in d.checks if ch.comparison.metric.name == "ttfa_p50_s"]
+    (check,) = [ch for ch in d.checks if ch.metric == "ttfa_p50_s"]
     assert check.p_worse == 0.0 and check.status == "block"
     assert [r.slice for r in d.reasons] == ["all"]
 
@@ -124,3 +127,19 @@ def test_required_cohort_size_counts_when_every_metric_is_global(tmp_path: Path)
     _plan, d = gate(tmp_path, paired_rows({**FOUR, "e": 12}, holdout={"e"}, seed=2), policy)
     assert [r.kind for r in d.reasons] == ["required_cohort"]
     assert "has only 12 calls (min_calls 30)" in d.reasons[0].message
+
+
+def test_gate_json_reads_back_into_the_models_decide_built(tmp_path: Path) -> None:
+    rows = paired_rows(FOUR, holdout={"d"}, seed=2, drop={"b": 30})
+    base = load_side(str(variant_file(tmp_path, rows, "baseline")), None)
+    cand = load_side(str(variant_file(tmp_path, rows, "candidate")), None)
+    plan, d = run_gate(load_policy(str(policy_file(tmp_path))), base, cand, resamples=300)
+    report = build_report(plan, d, base, cand, seed=0, resamples=300)
+    # One model: the report holds the very checks and reasons decide() built.
+    assert all(a is b for a, b in zip(report.checks, d.checks, strict=True))
+    assert all(a is b for a, b in zip(report.reasons, d.reasons, strict=True))
+    write_outputs(report, tmp_path / "out")
+    assert load_gate(tmp_path / "out") == report
+    check = d.checks[0]
+    check.p_worse = float("nan")  # a test that could not be computed is null, never NaN
+    assert check.p_worse is None and "NaN" not in report.model_dump_json()

@@ -111,41 +111,97 @@ def _scores(trace: CallTrace, failed: bool, cause: str | None, reason: str) -> d
     }
 
 
-def gate_doc() -> dict[str, Any]:
-    def check(metric: str, slice_: str, delta: float | None, **kw: Any) -> dict[str, Any]:
-        return {
-            "metric": metric,
-            "slice": slice_,
-            "n": kw.pop("n", 40),
-            "statistic": kw.pop("statistic", "mean"),
-            "direction": kw.pop("direction", "higher"),
-            "kind": kw.pop("kind", "binary"),
-            "unit": kw.pop("unit", "bool"),
-            "baseline": 0.8,
-            "candidate": None if delta is None else 0.8 + delta,
-            "delta": delta,
-            "ci_low": None if delta is None else delta - 0.05,
-            "ci_high": None if delta is None else delta + 0.05,
-            "margin": kw.pop("margin", 0.0),
-            "verdict": kw.pop("verdict", "no detectable change"),
-            "status": kw.pop("status", "pass"),
-            "note": kw.pop("note", ""),
-        }
+def gate_check(metric: str, slice_: str, delta: float | None, **kw: Any) -> dict[str, Any]:
+    """A gate.json check (every field of callgate.gate.model.GateCheck), around a delta."""
+    n = kw.pop("n", 40)
+    doc = {
+        "metric": metric,
+        "statistic": "mean",
+        "direction": "higher",
+        "kind": "binary",
+        "unit": "bool",
+        "slice": slice_,
+        "paired": True,
+        "n": n,
+        "n_baseline": n,
+        "n_candidate": n,
+        "baseline": 0.8,
+        "candidate": None if delta is None else 0.8 + delta,
+        "delta": delta,
+        "ci_low": None if delta is None else delta - 0.05,
+        "ci_high": None if delta is None else delta + 0.05,
+        "method": "mcnemar",
+        "discordant_worse": None,
+        "discordant_better": None,
+        "margin": 0.0,
+        "required_improvement": None,
+        "min_calls": 30,
+        "required": False,
+        "p_worse": None,
+        "p_adjusted": None,
+        "p_better": None,
+        "mde": None,
+        "verdict": "no detectable change",
+        "status": "pass",
+        "note": "",
+    }
+    unknown = set(kw) - set(doc)
+    assert not unknown, f"not gate check fields: {unknown}"
+    return doc | kw
 
-    return {
+
+def gate_report(**kw: Any) -> dict[str, Any]:
+    """A gate.json document (every field of callgate.gate.model.GateReport) with no check."""
+
+    def side(variant: str) -> dict[str, Any]:
+        label = f"{RUN}:{variant}"
+        return {"label": label, "origin": "run", "variant": variant, "calls": 3, "run_ids": [RUN]}
+
+    doc = {
         "schema_version": 1,
-        "decision": "BLOCK",
-        "baseline": {"label": f"{RUN}:baseline", "variant": "baseline", "run_ids": [RUN]},
-        "candidate": {"label": f"{RUN}:candidate", "variant": "candidate", "run_ids": [RUN]},
-        "pairing": "paired by scenario, cohort and repeat: 3 pairs",
+        "decision": "PROMOTE",
+        "policy": "default.yaml",
+        "policy_sha256": "0" * 64,
+        "alpha": 0.05,
+        "multiplicity": "holm",
         "confidence": 0.95,
-        "reasons": [{"kind": "harm", "message": f"task_completion worse in accent=us {EVIL}"}],
-        "warnings": ["accent=scottish: too few calls to tell"],
-        "checks": [
-            check("task_completion", "all", -0.02),
-            check("task_completion", "accent=us", -0.2, status="block", verdict="worse"),
-            check("task_completion", "accent=scottish", None, n=3, status="warn", note="too few"),
-            check(
+        "seed": 0,
+        "resamples": 2000,
+        "baseline": side("baseline"),
+        "candidate": side("candidate"),
+        "paired": True,
+        "pairing": "paired by scenario, cohort and repeat: 3 pairs",
+        "family_size": 0,
+        "reasons": [],
+        "warnings": [],
+        "notes": [],
+        "checks": [],
+    }
+    unknown = set(kw) - set(doc)
+    assert not unknown, f"not gate report fields: {unknown}"
+    return doc | kw
+
+
+def gate_doc() -> dict[str, Any]:
+    return gate_report(
+        decision="BLOCK",
+        family_size=3,
+        reasons=[
+            {
+                "kind": "harm",
+                "metric": "task_completion",
+                "slice": "accent=us",
+                "message": f"task_completion worse in accent=us {EVIL}",
+            }
+        ],
+        warnings=["accent=scottish: too few calls to tell"],
+        checks=[
+            gate_check("task_completion", "all", -0.02),
+            gate_check("task_completion", "accent=us", -0.2, status="block", verdict="worse"),
+            gate_check(
+                "task_completion", "accent=scottish", None, n=3, status="warn", note="too few"
+            ),
+            gate_check(
                 "ttfa_p50_s",
                 "all",
                 -0.3,
@@ -154,9 +210,10 @@ def gate_doc() -> dict[str, Any]:
                 kind="continuous",
                 unit="s",
                 margin=0.25,
+                method="bootstrap-paired",
             ),
         ],
-    }
+    )
 
 
 def make_store(root: Path, *, with_audio: bool = True) -> Hand:

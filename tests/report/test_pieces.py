@@ -6,15 +6,15 @@ import json
 import re
 from pathlib import Path
 
+from callgate.gate.model import GateReport
 from callgate.report.audio import plan_audio
 from callgate.report.diff import diff_html
 from callgate.report.escape import anchor, esc, json_for_script
-from callgate.report.gate import parse_gate
 from callgate.report.svg import cdf_chart, forest_plot, nice_ticks
 from callgate.report.timeline import timeline_svg
 from callgate.store.blobs import BlobStore
 from factories import agent, call, caller, event, tool
-from report.handmade import EVIL, _audio
+from report.handmade import EVIL, _audio, gate_check, gate_report
 
 
 def test_json_for_script_cannot_close_the_element() -> None:
@@ -43,43 +43,34 @@ def test_diff_highlights_the_counted_errors() -> None:
 
 
 def test_forest_plot_rows_zero_and_margin() -> None:
-    gate = parse_gate(
-        {
-            "checks": [
-                {
-                    "metric": "task_completion",
-                    "slice": "all",
-                    "n": 100,
-                    "delta": -0.02,
-                    "ci_low": -0.08,
-                    "ci_high": 0.04,
-                    "margin": 0.0,
-                    "kind": "binary",
-                },
-                {
-                    "metric": "task_completion",
-                    "slice": f"accent={EVIL}",
-                    "n": 10,
-                    "delta": None,
-                    "status": "warn",
-                    "note": "too few calls",
-                },
-                {
-                    "metric": "ttfa",
-                    "statistic": "p95",
-                    "slice": "all",
-                    "n": 100,
-                    "delta": 0.1,
-                    "ci_low": 0.02,
-                    "ci_high": 0.2,
-                    "margin": 0.25,
-                    "direction": "lower",
-                    "unit": "s",
-                    "status": "pass",
-                },
+    gate = GateReport.model_validate(
+        gate_report(
+            checks=[
+                gate_check("task_completion", "all", -0.02, n=100, ci_low=-0.08, ci_high=0.04),
+                gate_check(
+                    "task_completion",
+                    f"accent={EVIL}",
+                    None,
+                    n=10,
+                    status="warn",
+                    note="too few calls",
+                    verdict="",
+                ),
+                gate_check(
+                    "ttfa",
+                    "all",
+                    0.1,
+                    n=100,
+                    statistic="p95",
+                    ci_low=0.02,
+                    ci_high=0.2,
+                    margin=0.25,
+                    direction="lower",
+                    kind="continuous",
+                    unit="s",
+                ),
             ]
-        },
-        Path("gate.json"),
+        )
     )
     svg = forest_plot(gate.checks)
     assert svg.startswith('<svg id="forest-plot"') and svg.count('class="forest-row"') == 3

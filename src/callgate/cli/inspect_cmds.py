@@ -50,8 +50,8 @@ def report(
     Example: callgate report e631 --gate gate-out -o report.html
     """
     from callgate.cli.console import out
+    from callgate.gate.model import load_gate
     from callgate.report.data import open_store
-    from callgate.report.gate import load_gate
     from callgate.report.page import write_report
 
     if max_calls < 0:

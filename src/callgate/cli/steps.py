@@ -129,10 +129,10 @@ def do_evaluate(store: Store, run_id: str, workers: int | None, executor: str) -
 def demo_decision(store_dir: Path) -> None:
     from callgate.comparison.sides import load_side
     from callgate.gate.engine import run_gate
+    from callgate.gate.model import load_gate
     from callgate.gate.outputs import write_outputs
     from callgate.gate.policy import load_policy
     from callgate.gate.report import build_report
-    from callgate.report.gate import load_gate
     from callgate.report.page import write_report
     from callgate.store.db import Store
 

@@ -33,6 +33,7 @@ import numpy as np
 
 from callgate.comparison.compare import Comparison, MetricSpec
 from callgate.comparison.sides import Side
+from callgate.comparison.slices import Slice
 from callgate.errors import UsageError
 from callgate.gate.decide import Decision, decide
 from callgate.gate.engine import plan_gate, run_checks
@@ -158,11 +159,10 @@ def _with_drop(cand: Side, metric: str, flips: np.ndarray, k: int, bad: float) -
     return Side(cand.label, cand.origin, cand.variant, cand.text, {**cand.metrics, metric: values})
 
 
-def names_cohort(decision: Decision, tag: str, cohort: str) -> bool:
-    return any(
-        r.kind == "harm" and (tag, cohort) in (r.comparison.conds if r.comparison else ())
-        for r in decision.reasons
-    )
+def names_cohort(decision: Decision, slices: list[Slice], tag: str, cohort: str) -> bool:
+    """A harm reason names a slice of that cohort (alone or combined with other tags)."""
+    labels = {s.label for s in slices if (tag, cohort) in s.conds}
+    return any(r.kind == "harm" and r.slice in labels for r in decision.reasons)
 
 
 def _first_catch(caught: Callable[[int], bool], most: int) -> int | None:
@@ -216,7 +216,7 @@ class _Run:
         return decide(self.policy, self.plan.slices, self.fixed + comps)
 
     def caught(self, k: int) -> bool:
-        return names_cohort(self.gate(k), self.spec.tag, self.cohort)
+        return names_cohort(self.gate(k), self.plan.slices, self.spec.tag, self.cohort)
 
 
 def calibrate_size(

@@ -10,7 +10,7 @@ from pathlib import Path
 from callgate.comparison import format as fmt
 from callgate.errors import UsageError
 from callgate.files import atomic_write
-from callgate.gate.report import CheckOut, GateReport
+from callgate.gate.model import GateCheck, GateReport
 
 FILES = ("gate.json", "gate.md", "junit.xml")
 _STATUS = {"pass": "pass", "block": "BLOCK", "warn": "warn"}
@@ -38,7 +38,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def check_cells(ch: CheckOut, *, markdown: bool = False) -> list[str]:
+def check_cells(ch: GateCheck, *, markdown: bool = False) -> list[str]:
     m = ch.spec()
     status = _STATUS[ch.status]
     if markdown and ch.status == "block":

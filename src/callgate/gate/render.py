@@ -14,8 +14,8 @@ from rich.table import Table
 
 from callgate.comparison import format as fmt
 from callgate.comparison.compare import MetricSpec
+from callgate.gate.model import GateReport
 from callgate.gate.outputs import check_cells
-from callgate.gate.report import GateReport
 
 
 def print_gate(console: Console, report: GateReport) -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from callgate.gate.model import GateReport
 from callgate.report.data import UNATTRIBUTED, RunView, mean, metric_values, ordered_failures
 from callgate.report.data import quantile as q
 from callgate.report.escape import num, pct
-from callgate.report.gate import GateView
 
 CAUSES = ("asr", "policy", "tts", "timing", UNATTRIBUTED)
 MAX_LISTED = 10
@@ -35,7 +35,7 @@ def _role(view: RunView, variant: str) -> str:
 
 
 def markdown_summary(
-    view: RunView, gate: GateView | None, html_name: str, details: int, left_out: int
+    view: RunView, gate: GateReport | None, html_name: str, details: int, left_out: int
 ) -> str:
     run = view.run.run_id
     if gate is None:
@@ -45,13 +45,13 @@ def markdown_summary(
         lines = [
             f"## callgate report: run `{run}`: {icon} **{gate.decision}**",
             "",
-            f"Candidate `{md(gate.candidate_label)}` vs baseline `{md(gate.baseline_label)}`"
+            f"Candidate `{md(gate.candidate.label)}` vs baseline `{md(gate.baseline.label)}`"
             + (f": {md(gate.pairing)}." if gate.pairing else "."),
             "",
         ]
         if gate.reasons:
             lines += ["### Blocking reasons", ""]
-            lines += [f"{i}. {md(r)}" for i, r in enumerate(gate.reasons, 1)] + [""]
+            lines += [f"{i}. {md(r.message)}" for i, r in enumerate(gate.reasons, 1)] + [""]
         if gate.warnings:
             lines += ["### Warnings", ""] + [f"- {md(w)}" for w in gate.warnings] + [""]
     rows = []

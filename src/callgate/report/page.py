@@ -13,12 +13,12 @@ from pathlib import Path
 
 from callgate.errors import UsageError
 from callgate.files import atomic_write
+from callgate.gate.model import GateReport
 from callgate.report.assets import CSS, JS
 from callgate.report.audio import INLINE_BUDGET, LINKED_BUDGET, AudioPlan, plan_audio
 from callgate.report.calls import call_detail, failures_table
 from callgate.report.data import RunView, load_run, ordered_failures
 from callgate.report.escape import anchor, esc, json_for_script
-from callgate.report.gate import GateView
 from callgate.report.markdown import markdown_summary
 from callgate.report.sections import (
     attribution_section,
@@ -65,13 +65,13 @@ def page(title: str, body: str, *, data: object | None = None) -> str:
     )
 
 
-def summary_data(view: RunView, gate: GateView | None) -> dict[str, object]:
+def summary_data(view: RunView, gate: GateReport | None) -> dict[str, object]:
     """The machine-readable summary embedded in the page (and handy for scripts)."""
     failed = [r for r in view.rows if r.failed]
     return {
         "run_id": view.run.run_id,
         "decision": gate.decision if gate else None,
-        "reasons": gate.reasons if gate else [],
+        "reasons": [r.message for r in gate.reasons] if gate else [],
         "baseline": view.baseline,
         "candidate": view.candidate,
         "calls": len(view.rows),
@@ -82,7 +82,7 @@ def summary_data(view: RunView, gate: GateView | None) -> dict[str, object]:
 
 def render(
     view: RunView,
-    gate: GateView | None,
+    gate: GateReport | None,
     audio: AudioPlan,
     *,
     max_details: int = MAX_DETAILS,
@@ -165,7 +165,7 @@ def write_report(
     store: Store,
     run_id: str,
     out: Path,
-    gate: GateView | None = None,
+    gate: GateReport | None = None,
     *,
     max_details: int = MAX_DETAILS,
     inline_budget: int = INLINE_BUDGET,
@@ -177,8 +177,8 @@ def write_report(
     view = load_run(
         store,
         run_id,
-        baseline=gate.baseline_variant if gate else None,
-        candidate=gate.candidate_variant if gate else None,
+        baseline=gate.baseline.variant if gate else None,
+        candidate=gate.candidate.variant if gate else None,
     )
     failures = ordered_failures(view)
     detailed = [r for r in failures if r.call_id in view.traces][:max_details]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from callgate.comparison import format as fmt
+from callgate.gate.model import GateReport
 from callgate.report.data import (
     UNATTRIBUTED,
     CallRow,
@@ -14,13 +16,12 @@ from callgate.report.data import (
     quantile,
 )
 from callgate.report.escape import esc, num, pct
-from callgate.report.gate import GateView, fmt_delta, fmt_interval, fmt_value
 from callgate.report.svg import cdf_chart, forest_plot
 
 CAUSES = ("asr", "policy", "tts", "timing", UNATTRIBUTED)
 
 
-def decision_section(gate: GateView | None, run_id: str | None) -> str:
+def decision_section(gate: GateReport | None, run_id: str | None) -> str:
     if gate is None:
         return (
             '<div id="decision" class="decision NONE">no gate decision</div>'
@@ -30,8 +31,8 @@ def decision_section(gate: GateView | None, run_id: str | None) -> str:
         )
     out = [
         f'<div id="decision" class="decision {esc(gate.decision)}">{esc(gate.decision)}</div>',
-        f"<p>candidate <b>{esc(gate.candidate_label)}</b> vs baseline "
-        f"<b>{esc(gate.baseline_label)}</b>"
+        f"<p>candidate <b>{esc(gate.candidate.label)}</b> vs baseline "
+        f"<b>{esc(gate.baseline.label)}</b>"
         + (f" &middot; {esc(gate.pairing)}" if gate.pairing else "")
         + (f" &middot; policy <code>{esc(gate.policy)}</code>" if gate.policy else "")
         + "</p>",
@@ -43,7 +44,7 @@ def decision_section(gate: GateView | None, run_id: str | None) -> str:
         )
     if gate.reasons:
         out.append('<h3>Blocking reasons</h3><ol class="reasons">')
-        out += [f"<li>{esc(r)}</li>" for r in gate.reasons]
+        out += [f"<li>{esc(r.message)}</li>" for r in gate.reasons]
         out.append("</ol>")
     elif gate.decision == "PROMOTE":
         out.append("<p>No blocking reason: no check is significantly worse than its margin.</p>")
@@ -54,32 +55,35 @@ def decision_section(gate: GateView | None, run_id: str | None) -> str:
     return "".join(out)
 
 
-def forest_section(gate: GateView | None) -> str:
+def forest_section(gate: GateReport | None) -> str:
     if gate is None or not gate.checks:
         return '<p class="muted">No gate checks: the per-cohort chart needs a gate.json.</p>'
-    level = f"{gate.confidence:.0%} " if gate.confidence else ""
     return (
         f'<p class="muted">Each row: the candidate minus the baseline in one slice, with its '
-        f"{level}interval; the black line is no change, the dashed red line the policy's margin. "
-        "Red rows block the candidate.</p>" + forest_plot(gate.checks) + checks_table(gate)
+        f"{gate.confidence:.0%} interval; the black line is no change, the dashed red line the "
+        "policy's margin. Red rows block the candidate.</p>"
+        + forest_plot(gate.checks)
+        + checks_table(gate)
     )
 
 
-def checks_table(gate: GateView) -> str:
-    rows = "".join(
-        f'<tr data-status="{esc(c.status)}"><td>{esc(c.title)}</td><td>{esc(c.slice)}</td>'
-        f"<td>{num(c.n)}</td><td>{esc(fmt_value(c, c.baseline))}</td>"
-        f"<td>{esc(fmt_value(c, c.candidate))}</td><td>{esc(fmt_delta(c, c.delta))}</td>"
-        f"<td>{esc(fmt_interval(c))}</td><td>{esc(fmt_delta(c, c.margin))}</td>"
-        f"<td>{esc(c.verdict)}</td><td>{esc(c.status)}{' (' + esc(c.note) + ')' if c.note else ''}"
-        "</td></tr>"
-        for c in gate.checks
-    )
+def checks_table(gate: GateReport) -> str:
+    rows = []
+    for c in gate.checks:
+        m = c.spec()
+        rows.append(
+            f'<tr data-status="{esc(c.status)}"><td>{esc(c.title)}</td><td>{esc(c.slice)}</td>'
+            f"<td>{num(c.n)}</td><td>{esc(fmt.value(m, c.baseline))}</td>"
+            f"<td>{esc(fmt.value(m, c.candidate))}</td><td>{esc(fmt.delta(m, c.delta))}</td>"
+            f"<td>{esc(fmt.interval(m, c.ci_low, c.ci_high))}</td>"
+            f"<td>{esc(fmt.delta(m, c.margin))}</td><td>{esc(c.verdict)}</td>"
+            f"<td>{esc(c.status)}{' (' + esc(c.note) + ')' if c.note else ''}</td></tr>"
+        )
     return (
         f"<details><summary>Every check ({len(gate.checks)})</summary><table><thead><tr>"
         "<th>metric</th><th>slice</th><th>n</th><th>baseline</th><th>candidate</th><th>delta</th>"
         "<th>interval</th><th>margin</th><th>verdict</th><th>gate</th></tr></thead><tbody>"
-        f"{rows}</tbody></table></details>"
+        f"{''.join(rows)}</tbody></table></details>"
     )
 
 

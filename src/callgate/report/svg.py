@@ -9,9 +9,10 @@ from __future__ import annotations
 import math
 from itertools import groupby
 
+from callgate.comparison import format as fmt
+from callgate.gate.model import GateCheck
 from callgate.report.data import quantile
 from callgate.report.escape import esc
-from callgate.report.gate import Check, fmt_delta, fmt_interval
 
 PALETTE = ("#4a6fa5", "#d9822b", "#6b8e23", "#8e44ad", "#16a085", "#7f8c8d")
 STATUS_COLOUR = {"block": "#c0392b", "warn": "#b7791f", "pass": "#2f855a"}
@@ -47,15 +48,20 @@ _LABEL_W, _PLOT_W, _TEXT_W, _ROW_H, _HEAD_H = 230, 380, 260, 22, 40
 _WIDTH = _LABEL_W + _PLOT_W + _TEXT_W
 
 
-def _worse_margin(ch: Check) -> float | None:
+def _worse_margin(ch: GateCheck) -> float | None:
     """Where the margin line goes: the worst delta the policy tolerates."""
     if ch.margin is None:
         return None
     return -ch.margin if ch.direction == "higher" else ch.margin
 
 
-def _panel(checks: list[Check], top: float) -> tuple[list[str], float]:
+def _panel(checks: list[GateCheck], top: float) -> tuple[list[str], float]:
     first = checks[0]
+    spec = first.spec()  # one metric per panel
+
+    def interval(ch: GateCheck) -> str:
+        return fmt.interval(spec, ch.ci_low, ch.ci_high)
+
     xs = [0.0]
     for ch in checks:
         xs += [v for v in (ch.delta, ch.ci_low, ch.ci_high, _worse_margin(ch)) if v is not None]
@@ -84,7 +90,7 @@ def _panel(checks: list[Check], top: float) -> tuple[list[str], float]:
             f'<line x1="{_f(x(t))}" x2="{_f(x(t))}" y1="{_f(plot_top)}" y2="{_f(bottom)}" '
             'class="grid"/>'
             f'<text x="{_f(x(t))}" y="{_f(bottom + 14)}" text-anchor="middle" class="tick">'
-            f"{esc(fmt_delta(first, t))}</text>"
+            f"{esc(fmt.delta(spec, t))}</text>"
         )
     out.append(
         f'<line x1="{_f(x(0))}" x2="{_f(x(0))}" y1="{_f(plot_top)}" y2="{_f(bottom)}" '
@@ -94,16 +100,15 @@ def _panel(checks: list[Check], top: float) -> tuple[list[str], float]:
     if margin is not None and margin != 0:
         out.append(
             f'<line x1="{_f(x(margin))}" x2="{_f(x(margin))}" y1="{_f(plot_top)}" '
-            f'y2="{_f(bottom)}" class="margin-line"><title>margin: {esc(fmt_delta(first, margin))}'
+            f'y2="{_f(bottom)}" class="margin-line"><title>margin: {esc(fmt.delta(spec, margin))}'
             "</title></line>"
         )
     for i, ch in enumerate(checks):
         cy = top + _HEAD_H + _ROW_H * i + _ROW_H / 2
         c = STATUS_COLOUR.get(ch.status, "#555")
-        n = "" if ch.n is None else f" (n={ch.n})"
-        label = ("all calls" if ch.slice == "all" else ch.slice) + n
+        label = ("all calls" if ch.slice == "all" else ch.slice) + f" (n={ch.n})"
         weight = ' font-weight="bold"' if ch.slice == "all" else ""
-        tip = f"{ch.title} [{ch.slice}]: {fmt_delta(ch, ch.delta)}, CI {fmt_interval(ch)}"
+        tip = f"{ch.title} [{ch.slice}]: {fmt.delta(spec, ch.delta)}, CI {interval(ch)}"
         tip += f", {ch.verdict}" if ch.verdict else ""
         row = [
             f'<g class="forest-row" data-slice="{esc(ch.slice)}" data-status="{esc(ch.status)}">'
@@ -129,7 +134,7 @@ def _panel(checks: list[Check], top: float) -> tuple[list[str], float]:
                 )
             row.append(f'<circle cx="{_f(x(ch.delta))}" cy="{_f(cy)}" r="4.5" fill="{c}"/>')
             status = {"block": "BLOCK", "warn": "warn"}.get(ch.status, "")
-            text = f"{fmt_delta(ch, ch.delta)} [{fmt_interval(ch)}]" + (
+            text = f"{fmt.delta(spec, ch.delta)} [{interval(ch)}]" + (
                 f" {status}" if status else ""
             )
             row.append(
@@ -142,7 +147,7 @@ def _panel(checks: list[Check], top: float) -> tuple[list[str], float]:
     return out, height
 
 
-def forest_plot(checks: list[Check], *, max_rows: int = 60) -> str:
+def forest_plot(checks: list[GateCheck], *, max_rows: int = 60) -> str:
     """One panel per metric, one row per slice: delta with its interval, zero and margin lines."""
     if not checks:
         return ""

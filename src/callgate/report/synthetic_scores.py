@@ -80,13 +80,26 @@ def _check(
         "kind": "binary",
         "unit": "bool",
         "slice": slice_,
+        "paired": True,
         "n": n,
+        "n_baseline": n,
+        "n_candidate": n,
         "baseline": b,
         "candidate": c,
         "delta": delta,
         "ci_low": delta - half,
         "ci_high": delta + half,
+        "method": "mcnemar",
+        "discordant_worse": None,
+        "discordant_better": None,
         "margin": margin,
+        "required_improvement": None,
+        "min_calls": 30,
+        "required": False,
+        "p_worse": None,
+        "p_adjusted": None,
+        "p_better": None,
+        "mde": None,
         "verdict": verdict,
         "status": status,
         "note": "too few calls" if n < 30 else "",
@@ -112,14 +125,31 @@ def gate_doc(
                     )
                 )
     blocking = [c for c in checks if c["status"] == "block"]
+
+    def side(variant: str) -> dict[str, Any]:
+        return {
+            "label": f"{RUN_ID}:{variant}",
+            "origin": "run",
+            "variant": variant,
+            "calls": len(base),
+            "run_ids": [RUN_ID],
+        }
+
     return {
         "schema_version": 1,
         "decision": "BLOCK" if blocking else "PROMOTE",
         "policy": "synthetic",
+        "policy_sha256": "0" * 64,
+        "alpha": 0.05,
+        "multiplicity": "holm",
         "confidence": 0.95,
-        "baseline": {"label": f"{RUN_ID}:baseline", "variant": "baseline", "run_ids": [RUN_ID]},
-        "candidate": {"label": f"{RUN_ID}:candidate", "variant": "candidate", "run_ids": [RUN_ID]},
+        "seed": 0,
+        "resamples": 0,
+        "baseline": side("baseline"),
+        "candidate": side("candidate"),
+        "paired": True,
         "pairing": f"paired by scenario, cohort and repeat: {len(base)} pairs",
+        "family_size": len(checks),
         "reasons": [
             {
                 "kind": "harm",

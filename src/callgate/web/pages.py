@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from callgate.gate.model import GateReport
 from callgate.report.calls import call_detail, status_badges
 from callgate.report.data import UNATTRIBUTED, CallRow, RunView
 from callgate.report.escape import esc, num, url_part
-from callgate.report.gate import GateView
 from callgate.report.page import page
 from callgate.report.sections import (
     attribution_section,
@@ -52,7 +52,7 @@ def gate_href(key: str) -> str:
     return f"/gate/{url_part(key)}"
 
 
-def index_page(runs: list[RunRow], gates: list[tuple[str, Path, GateView | str]]) -> str:
+def index_page(runs: list[RunRow], gates: list[tuple[str, Path, GateReport | str]]) -> str:
     rows = []
     for r in reversed(runs):
         created = datetime.fromtimestamp(r.created, tz=UTC).strftime("%Y-%m-%d %H:%M")
@@ -82,7 +82,7 @@ def index_page(runs: list[RunRow], gates: list[tuple[str, Path, GateView | str]]
         grows.append(
             f'<tr><td class="mono small"><a href="{esc(gate_href(key))}">{esc(path)}</a></td>'
             f'<td><span class="decision small {esc(g.decision)}">{esc(g.decision)}</span></td>'
-            f"<td>{esc(g.candidate_label)} vs {esc(g.baseline_label)}</td>"
+            f"<td>{esc(g.candidate.label)} vs {esc(g.baseline.label)}</td>"
             f"<td>{len(g.reasons)}</td></tr>"
         )
     gates_html = (
@@ -204,20 +204,20 @@ def call_page(trace: CallTrace, scores: dict[str, Any], row: CallRow | None, has
     )
 
 
-def gate_page(key: str, gate: GateView, known_runs: set[str]) -> str:
+def gate_page(key: str, source: Path, gate: GateReport, known_runs: set[str]) -> str:
     links = []
     for run_id in gate.run_ids:
         if run_id not in known_runs:
             links.append(f"<li>run {esc(run_id)} (not in this store)</li>")
             continue
-        params = {"base": gate.baseline_variant or "", "cand": gate.candidate_variant or ""}
+        params = {"base": gate.baseline.variant, "cand": gate.candidate.variant}
         links.append(
             f'<li><a href="{esc(run_href(run_id, **params))}">run {esc(run_id)}</a> &middot; '
             f'<a href="{esc(run_href(run_id, status="regressed", **params))}">regressed calls'
             "</a></li>"
         )
     body = (
-        f'<h1>Comparison</h1><p class="mono muted">{esc(gate.source)}</p>'
+        f'<h1>Comparison</h1><p class="mono muted">{esc(source)}</p>'
         f'<section class="card">{decision_section(gate, None)}'
         f"<h3>Runs</h3><ul>{''.join(links)}</ul>"
         f'</section><section class="card"><h2>Per-cohort deltas</h2>{forest_section(gate)}'

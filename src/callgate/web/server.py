@@ -20,8 +20,8 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from callgate.errors import UsageError
+from callgate.gate.model import GateReport, load_gate
 from callgate.report.data import RunView, call_scores, load_run, open_store, run_version
-from callgate.report.gate import GateView, find_gates, load_gate
 from callgate.store.blobs import BlobStore
 from callgate.store.db import Store
 from callgate.web import pages
@@ -88,8 +88,8 @@ class UIServer(ThreadingHTTPServer):
             self._views[key] = (version, view)
         return view
 
-    def gates(self) -> list[tuple[str, Path, GateView | str]]:
-        out: list[tuple[str, Path, GateView | str]] = []
+    def gates(self) -> list[tuple[str, Path, GateReport | str]]:
+        out: list[tuple[str, Path, GateReport | str]] = []
         for path in find_gates(self.gate_roots):
             key = hashlib.sha256(str(path).encode()).hexdigest()[:12]
             try:
@@ -158,11 +158,12 @@ class Handler(BaseHTTPRequestHandler):
         if parts[0] == "blob" and len(parts) == 2:
             return self._blob(parts[1])
         if parts[0] == "gate" and len(parts) == 2:
-            for key, _path, gate in self.server.gates():
+            for key, path, gate in self.server.gates():
                 if key == parts[1] and not isinstance(gate, str):
                     with self._store() as store:
                         known = {r.run_id for r in store.runs()}
-                    return self._send_html(HTTPStatus.OK, pages.gate_page(key, gate, known))
+                    html = pages.gate_page(key, path, gate, known)
+                    return self._send_html(HTTPStatus.OK, html)
             raise NotFound("no such comparison")
         if parts[0] == "run" and len(parts) in (2, 4):
             base, cand = (qs.get("base") or [""])[-1], (qs.get("cand") or [""])[-1]
@@ -246,6 +247,21 @@ class _StoreCtx:
 
     def __exit__(self, *exc: object) -> None:
         self.store.close()
+
+
+def find_gates(roots: list[Path], depth: int = 2) -> list[Path]:
+    """gate.json files in these folders and up to ``depth`` levels below."""
+    found: list[Path] = []
+    for root in roots:
+        if root.is_file():
+            found.append(root)
+            continue
+        patterns = ["gate.json"] + [
+            "/".join(["*"] * i + ["gate.json"]) for i in range(1, depth + 1)
+        ]
+        for pattern in patterns:
+            found += sorted(p for p in root.glob(pattern) if p.is_file())
+    return list(dict.fromkeys(p.resolve() for p in found))
 
 
 def make_server(

@@ -1,0 +1,179 @@
+"""gate.json as versioned pydantic models: the one model of a gate check, reason and report.
+
+:func:`callgate.gate.decide.decide` builds :class:`GateCheck` and :class:`GateReason` directly;
+``gate.json``, ``gate.md``, ``junit.xml`` and the terminal view are written from
+:class:`GateReport`, and the HTML report, the web UI and ``callgate report --gate`` read gate.json
+back through :func:`load_gate` into the same models, so writer and readers cannot drift apart.
+
+Versioning: ``schema_version`` changes only when a field changes meaning or disappears; fields
+added later are ignored by older readers (``extra="ignore"``). A file from a newer schema is
+refused with a one-line error, and an older one is migrated in :meth:`GateReport._migrate` before
+validation. Every gate.json callgate has written so far has schema 1, so no migration exists yet.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
+
+from callgate.comparison.compare import MetricSpec
+from callgate.errors import UsageError
+
+GATE_SCHEMA_VERSION: Literal[1] = 1
+Status = Literal["pass", "block", "warn"]
+ReasonKind = Literal["harm", "required_cohort", "improvement"]
+
+
+def _finite(x: Any) -> Any:
+    # NaN and infinities are not JSON: a number that could not be computed is written as null.
+    return None if isinstance(x, float) and not math.isfinite(x) else x
+
+
+Num = Annotated[float | None, BeforeValidator(_finite)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class GateSide(_Model):
+    label: str
+    origin: str  # run or file
+    variant: str
+    calls: int
+    run_ids: list[str]
+
+
+class GateCheck(_Model):
+    """One metric in one slice, as the gate judged it."""
+
+    # decide() fills the tests' results in step by step: each assignment is validated, so a
+    # p-value or MDE that could not be computed (NaN) is stored as null there too.
+    model_config = ConfigDict(extra="ignore", validate_assignment=True)
+
+    metric: str
+    statistic: str
+    direction: Literal["higher", "lower"]
+    kind: str
+    unit: str
+    slice: str
+    paired: bool
+    n: int
+    n_baseline: int
+    n_candidate: int
+    baseline: Num
+    candidate: Num
+    delta: Num
+    ci_low: Num
+    ci_high: Num
+    method: str
+    discordant_worse: int | None
+    discordant_better: int | None
+    margin: Num
+    required_improvement: Num
+    min_calls: int
+    required: bool
+    p_worse: Num
+    p_adjusted: Num
+    p_better: Num
+    mde: Num
+    verdict: str
+    status: Status
+    note: str
+
+    def spec(self) -> MetricSpec:
+        return MetricSpec(self.metric, self.direction, self.kind, self.statistic, self.unit)
+
+    @property
+    def title(self) -> str:
+        return self.metric if self.statistic == "mean" else f"{self.metric} ({self.statistic})"
+
+
+class GateReason(_Model):
+    """Why the gate blocks. ``metric`` is None for a missing cohort (no check of its own)."""
+
+    kind: ReasonKind
+    slice: str
+    message: str
+    metric: str | None = None
+    delta: Num = None
+    ci_low: Num = None
+    ci_high: Num = None
+    margin: Num = None
+
+
+class GateReport(_Model):
+    schema_version: Literal[1] = GATE_SCHEMA_VERSION
+    decision: Literal["PROMOTE", "BLOCK"]
+    policy: str
+    policy_sha256: str
+    alpha: float
+    multiplicity: Literal["holm", "bh"]
+    confidence: float
+    seed: int
+    resamples: int
+    baseline: GateSide
+    candidate: GateSide
+    paired: bool
+    pairing: str
+    family_size: int
+    reasons: list[GateReason]
+    warnings: list[str]
+    notes: list[str]
+    checks: list[GateCheck]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _migrate(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        version = data.get("schema_version")
+        newer = isinstance(version, int) and version > GATE_SCHEMA_VERSION
+        if newer and not isinstance(version, bool):
+            raise ValueError(
+                f"schema_version {version} is newer than this callgate reads "
+                f"({GATE_SCHEMA_VERSION}): upgrade callgate"
+            )
+        # An older version would be rewritten to the current shape here, one step at a time.
+        return data
+
+    @property
+    def promote(self) -> bool:
+        return self.decision == "PROMOTE"
+
+    @property
+    def run_ids(self) -> list[str]:
+        """The stored runs the two sides came from (none for results files)."""
+        return list(dict.fromkeys([*self.baseline.run_ids, *self.candidate.run_ids]))
+
+
+def gate_path(path: Path) -> Path:
+    """A gate.json, or a folder that holds one (``callgate gate --out DIR``)."""
+    return path / "gate.json" if path.is_dir() else path
+
+
+def load_gate(path: Path) -> GateReport:
+    """Read a gate.json (or the folder holding one); any problem is one UsageError line."""
+    target = gate_path(path)
+    try:
+        doc = json.loads(target.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        msg = "no gate.json here (run `callgate gate ... --out DIR`)"
+        raise UsageError(msg, source=target) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read ({exc})", source=target) from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"not JSON (line {exc.lineno}: {exc.msg})", source=target) from None
+    if not isinstance(doc, dict):
+        raise UsageError("not a gate report (expected a JSON object)", source=target)
+    try:
+        return GateReport.model_validate(doc)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        msg = first["msg"].removeprefix("Value error, ")
+        raise UsageError(f"not a gate report: {msg}", source=target, field=where or None) from None
