@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs
 
-from callgate.report.data import CallRow
+from callgate.store.records import CallRow
 from callgate.web.filters import CallFilter
 
 
@@ -16,6 +16,9 @@ def row(**kw: object) -> CallRow:
         "variant": "candidate",
         "repeat": 0,
         "cohort_id": "x",
+        "source": "simulated",
+        "suite": "s",
+        "seed": 0,
         "cohort": {"accent": "us", "channel": "phone"},
         "split": "dev",
         "ended_by": "agent_hangup",
@@ -27,7 +30,7 @@ def row(**kw: object) -> CallRow:
         "ttfa": [],
     }
     base.update(kw)
-    return CallRow(**base)  # type: ignore[arg-type]
+    return CallRow.model_validate(base)
 
 
 def f(query: str) -> CallFilter:

@@ -16,9 +16,9 @@ from typing import Any, Literal
 from callgate.evaluators.base import EvalContext
 from callgate.evaluators.task import TaskCompletion
 from callgate.evaluators.tools import ToolSelectionAccuracy
-from callgate.results.outcome import failed
 from callgate.scenarios.model import Reaction, Scenario
 from callgate.simulation.oracle import OracleCall, replay
+from callgate.store.records import failed
 from callgate.traces.model import (
     AgentTurnTrace,
     CallerUtteranceTrace,

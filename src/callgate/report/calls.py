@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from callgate.report.data import CallRow
 from callgate.report.diff import diff_html
 from callgate.report.escape import anchor, esc, num
 from callgate.report.timeline import timeline_svg
 from callgate.report.tools import tools_table
+from callgate.store.records import CallRow
 from callgate.traces.model import AudioRef, CallTrace
 
 AudioSrc = Callable[[AudioRef], str | None]
@@ -40,8 +40,9 @@ def status_badges(row: CallRow | None) -> str:
     ]
     if row.regressed:
         out.append('<span class="badge bad">regressed</span>')
-    if row.failed and row.cause:
-        out.append(f'<span class="badge cause-{esc(row.cause)}">{esc(row.cause)}</span>')
+    if row.failure_cause:
+        cause = esc(row.failure_cause)
+        out.append(f'<span class="badge cause-{cause}">{cause}</span>')
     return " ".join(out)
 
 
@@ -148,7 +149,10 @@ def call_detail(
         )
     cause = ""
     if row is not None and row.failed:
-        cause = f'<p class="cause"><b>why:</b> {esc(row.cause)} &mdash; {esc(row.cause_reason)}</p>'
+        cause = (
+            f'<p class="cause"><b>why:</b> {esc(row.failure_cause)} &mdash; '
+            f"{esc(row.cause_reason)}</p>"
+        )
     return (
         f'<section class="call-detail" id="{anchor(trace.call_id)}" '
         f'data-call="{esc(trace.call_id)}">'
@@ -181,10 +185,10 @@ def failures_table(rows: list[CallRow], call_link: CallLink, *, table_id: str = 
         ident = f'<a href="{esc(link)}">{cid}</a>' if link else cid
         wer = r.metrics.get("asr_wer")
         body.append(
-            f'<tr data-variant="{esc(r.variant)}" data-cause="{esc(r.cause or "")}">'
+            f'<tr data-variant="{esc(r.variant)}" data-cause="{esc(r.failure_cause or "")}">'
             f'<td class="mono">{ident}</td><td>{esc(r.variant)}</td><td>{esc(r.scenario_id)}</td>'
             f'<td class="mono small">{esc(r.cohort_id)}</td>'
-            f"<td>{'yes' if r.regressed else ''}</td><td>{esc(r.cause or '')}</td>"
+            f"<td>{'yes' if r.regressed else ''}</td><td>{esc(r.failure_cause or '')}</td>"
             f"<td class='small'>{esc(r.cause_reason)}</td>"
             f"<td>{num(r.metrics.get('task_completion'))}</td>"
             f"<td>{num(r.metrics.get('tool_selection_accuracy'))}</td><td>{num(wer)}</td></tr>"

@@ -1,8 +1,9 @@
 """What the report and the web UI show about a run: one light row per call, paired across variants.
 
-Rows are built from the stored traces and scores (docs/results.md): a call *failed* when
-``task_completion`` or ``tool_selection_accuracy`` is below 1 (the attribution rule), and a paired
-candidate call *regressed* when its baseline twin (same scenario, cohort and repeat) did not fail.
+Rows are the store's :class:`~callgate.store.records.CallRow` (docs/results.md): a call *failed*
+when ``task_completion`` or ``tool_selection_accuracy`` is below 1 (the attribution rule), and a
+paired candidate call *regressed* when its baseline twin (same scenario, cohort and repeat) did not
+fail.
 Only the traces of failed calls are kept in memory: they are the ones that get detail sections.
 """
 
@@ -17,36 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from callgate.errors import UsageError
-from callgate.results.outcome import FAIL_METRICS, failed
 from callgate.store.db import RunRow, Store
+from callgate.store.records import CallRow
 from callgate.traces.model import CallTrace
-
-UNATTRIBUTED = "unattributed"  # failed, but no cause (e.g. an imported call, or an older run)
-
-
-@dataclass
-class CallRow:
-    call_id: str
-    run_id: str
-    scenario_id: str
-    variant: str
-    repeat: int
-    cohort_id: str
-    cohort: dict[str, str]
-    split: str
-    ended_by: str
-    duration_s: float
-    metrics: dict[str, float | None]
-    failed: bool | None  # None: not scored
-    cause: str | None  # asr, policy, tts, timing, "unattributed" when failed without one
-    cause_reason: str
-    ttfa: list[float]
-    partner: str | None = None  # the paired call of the other variant
-    regressed: bool = False
-
-    @property
-    def pair_key(self) -> tuple[str, str, int]:
-        return (self.scenario_id, self.cohort_id, self.repeat)
 
 
 @dataclass
@@ -77,46 +51,6 @@ def open_store(root: Path) -> Store:
             "no callgate store here (run `callgate run` or `callgate demo` first)", source=root
         )
     return store
-
-
-def failed_from(metrics: dict[str, Any]) -> bool | None:
-    """The attribution rule (:func:`callgate.inspection.attribution.failed`), or None when neither
-    metric was scored."""
-    known = {
-        m: float(v)
-        for m in FAIL_METRICS
-        if (v := metrics.get(m)) is not None and math.isfinite(float(v))
-    }
-    return failed(known) if known else None
-
-
-def row_from(trace: CallTrace, sc: dict[str, Any] | None) -> CallRow:
-    sc = sc or {}
-    metrics = {k: (None if v is None else float(v)) for k, v in sc.get("metrics", {}).items()}
-    failed = failed_from(metrics) if sc else None
-    attribution = sc.get("details", {}).get("Attribution") or {}
-    cause = attribution.get("cause") if isinstance(attribution, dict) else None
-    reason = str(attribution.get("reason") or "") if isinstance(attribution, dict) else ""
-    if failed and not cause:
-        cause = UNATTRIBUTED
-    ttfa = [float(t["ttfa_s"]) for t in sc.get("turns", []) if t.get("ttfa_s") is not None]
-    return CallRow(
-        call_id=trace.call_id,
-        run_id=trace.run_id,
-        scenario_id=trace.scenario_id,
-        variant=trace.variant,
-        repeat=trace.repeat,
-        cohort_id=trace.cohort_id,
-        cohort=dict(trace.cohort),
-        split=trace.split,
-        ended_by=trace.ended_by,
-        duration_s=trace.duration_s,
-        metrics=metrics,
-        failed=failed,
-        cause=str(cause) if cause else None,
-        cause_reason=reason,
-        ttfa=ttfa,
-    )
 
 
 def pick_variants(
@@ -164,7 +98,7 @@ def load_run(
     kept_scores: dict[str, dict[str, Any]] = {}
     for trace in store.calls(run.run_id):
         sc = scores.get(trace.call_id)
-        row = row_from(trace, sc)
+        row = CallRow.of(trace, sc)
         rows.append(row)
         if keep(row):
             traces[trace.call_id] = trace
@@ -205,7 +139,7 @@ def run_version(store: Store, run_id: str) -> tuple[int, int]:
 
 def attribution_counts(rows: list[CallRow]) -> Counter[tuple[str, str, str]]:
     """Failed calls by (cohort id, variant, cause)."""
-    return Counter((r.cohort_id, r.variant, r.cause or UNATTRIBUTED) for r in rows if r.failed)
+    return Counter((r.cohort_id, r.variant, r.failure_cause or "") for r in rows if r.failed)
 
 
 def quantile(values: list[float], q: float) -> float | None:

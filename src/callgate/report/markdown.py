@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from callgate.gate.model import GateReport
-from callgate.report.data import UNATTRIBUTED, RunView, mean, metric_values, ordered_failures
+from callgate.report.data import RunView, mean, metric_values, ordered_failures
 from callgate.report.data import quantile as q
 from callgate.report.escape import num, pct
+from callgate.store.records import UNATTRIBUTED
 
 CAUSES = ("asr", "policy", "tts", "timing", UNATTRIBUTED)
 MAX_LISTED = 10
@@ -81,7 +82,7 @@ def markdown_summary(
     causes = [
         [md(v)]
         + [
-            str(sum(1 for r in view.rows if r.failed and r.variant == v and r.cause == c))
+            str(sum(1 for r in view.rows if r.variant == v and r.failure_cause == c))
             for c in CAUSES
         ]
         for v in view.variants
@@ -98,7 +99,7 @@ def markdown_summary(
                     f"`{r.call_id[:12]}`",
                     md(r.scenario_id),
                     md(r.cohort_id),
-                    md(r.cause or ""),
+                    md(r.failure_cause or ""),
                     md(r.cause_reason),
                 ]
                 for r in regressed[:MAX_LISTED]

@@ -7,8 +7,6 @@ from collections import defaultdict
 from callgate.comparison import format as fmt
 from callgate.gate.model import GateReport
 from callgate.report.data import (
-    UNATTRIBUTED,
-    CallRow,
     RunView,
     attribution_counts,
     mean,
@@ -17,6 +15,7 @@ from callgate.report.data import (
 )
 from callgate.report.escape import esc, num, pct
 from callgate.report.svg import cdf_chart, forest_plot
+from callgate.store.records import UNATTRIBUTED, CallRow
 
 CAUSES = ("asr", "policy", "tts", "timing", UNATTRIBUTED)
 

@@ -10,6 +10,7 @@ from callgate.evaluators.base import metric_index
 from callgate.evaluators.suite import load_evaluators
 from callgate.scenarios.model import RESERVED_TAGS
 from callgate.store.db import Store
+from callgate.store.records import CallRow
 
 Dtype = Literal["string", "int64", "float64"]
 
@@ -75,38 +76,25 @@ def call_columns(rows: list[dict[str, Any]], metrics: list[str]) -> list[tuple[s
     return cols
 
 
+def table_row(call: CallRow, metrics: list[str]) -> dict[str, Any]:
+    """A call row flattened into the columns of the results table."""
+    row: dict[str, Any] = {c: getattr(call, c) for c in CALL_COLUMNS}
+    for tag, value in call.cohort.items():
+        row[TAG_PREFIX + tag] = value
+    for m in metrics:
+        v = call.metrics.get(m)
+        row[m] = math.nan if v is None else float(v)
+    row["attribution"] = call.cause or ""
+    reasons = dict(call.reasons)
+    if call.cause:
+        reasons["Attribution"] = call.cause_reason
+    row["reasons"] = json.dumps(reasons, sort_keys=True)
+    return row
+
+
 def call_rows(store: Store, run_id: str) -> tuple[list[dict[str, Any]], list[tuple[str, Dtype]]]:
-    scores = store.scores(run_id)
     metrics = metric_columns()
-    rows: list[dict[str, Any]] = []
-    for trace in store.calls(run_id):
-        row: dict[str, Any] = {
-            "run_id": trace.run_id,
-            "call_id": trace.call_id,
-            "source": trace.source,
-            "suite": trace.suite,
-            "scenario_id": trace.scenario_id,
-            "variant": trace.variant,
-            "repeat": trace.repeat,
-            "seed": trace.seed,
-            "split": trace.split,
-            "cohort_id": trace.cohort_id,
-            "ended_by": trace.ended_by,
-        }
-        for tag, value in trace.cohort.items():
-            row[TAG_PREFIX + tag] = value
-        sc = scores.get(trace.call_id, {})
-        values = sc.get("metrics", {})
-        for m in metrics:
-            v = values.get(m)
-            row[m] = math.nan if v is None else float(v)
-        attribution = sc.get("details", {}).get("Attribution") or {}
-        row["attribution"] = attribution.get("cause") or ""
-        reasons = dict(sc.get("reasons", {}))
-        if attribution.get("cause"):
-            reasons["Attribution"] = attribution.get("reason", "")
-        row["reasons"] = json.dumps(reasons, sort_keys=True)
-        rows.append(row)
+    rows = [table_row(call, metrics) for call in store.call_rows(run_id)]
     return rows, call_columns(rows, metrics)
 
 

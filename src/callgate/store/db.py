@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from callgate.errors import UsageError
+from callgate.store.records import CallRow
 from callgate.traces.model import CallTrace
 
 DB_SCHEMA_VERSION = 1
@@ -255,6 +256,11 @@ class Store:
             }
             for r in rows
         }
+
+    def call_rows(self, run_id: str) -> list[CallRow]:
+        """Every call of a run as a row with its scores (unscored calls too), in stored order."""
+        scores = self.scores(run_id)
+        return [CallRow.of(t, scores.get(t.call_id)) for t in self.calls(run_id)]
 
     def call(self, run_id: str, call_id: str) -> CallTrace:
         rows = self.conn.execute(

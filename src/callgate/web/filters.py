@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from callgate.report.data import CallRow
+from callgate.store.records import CallRow
 
 STATUSES = ("all", "failed", "regressed", "passed", "unscored")
 OPS = {"ge": ">=", "le": "<="}
@@ -71,7 +71,7 @@ class CallFilter:
             return False
         if self.status == "unscored" and r.failed is not None:
             return False
-        if self.cause and (not r.failed or r.cause != self.cause):
+        if self.cause and r.failure_cause != self.cause:
             return False
         for key, values in self.tags.items():
             if r.cohort.get(key) not in values:

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from callgate.gate.model import GateReport
 from callgate.report.calls import call_detail, status_badges
-from callgate.report.data import UNATTRIBUTED, CallRow, RunView
+from callgate.report.data import RunView
 from callgate.report.escape import esc, num, url_part
 from callgate.report.page import page
 from callgate.report.sections import (
@@ -20,6 +20,7 @@ from callgate.report.sections import (
     timing_section,
 )
 from callgate.store.db import RunRow
+from callgate.store.records import UNATTRIBUTED, CallRow
 from callgate.traces.model import AudioRef, CallTrace
 from callgate.web.filters import OPS, STATUSES, CallFilter
 
