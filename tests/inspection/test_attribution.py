@@ -35,13 +35,13 @@ def test_asr_and_policy_failures_are_told_apart(shared_store: Path) -> None:
     rows = {r["scenario_id"]: r for r in call_rows(store, p.run_id)[0]}
     scores = store.scores(p.run_id)
 
-    uber = scores[rows["dispute-uber"]["call_id"]]["details"]["Attribution"]
+    uber = scores[rows["dispute-uber"]["call_id"]].attribution
     assert rows["dispute-uber"]["attribution"] == "asr"
-    assert uber["oracle_passed"] is True
-    assert any("uber" in m.lower() for m in uber["misrecognised"])
+    assert uber is not None and uber.oracle_passed is True
+    assert any("uber" in m.lower() for m in uber.misrecognised)
 
-    compound = scores[rows["multi-compound-freeze-and-balance"]["call_id"]]["details"]
+    compound = scores[rows["multi-compound-freeze-and-balance"]["call_id"]].attribution
     assert rows["multi-compound-freeze-and-balance"]["attribution"] == "policy"
-    assert compound["Attribution"]["oracle_passed"] is False
+    assert compound is not None and compound.oracle_passed is False
 
     assert rows["freeze-debit-simple"]["attribution"] == ""  # it did not fail

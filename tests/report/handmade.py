@@ -16,6 +16,7 @@ import numpy as np
 from callgate.speech.audio import Audio
 from callgate.store.blobs import BlobStore
 from callgate.store.db import Store
+from callgate.store.records import CallScores
 from callgate.traces.model import CallTrace
 from factories import agent, call, caller, event, tool
 
@@ -74,8 +75,8 @@ def _trace(cid: str, scenario: str, variant: str, voice: str, said: str, heard: 
     )
 
 
-def _scores(trace: CallTrace, failed: bool, cause: str | None, reason: str) -> dict[str, Any]:
-    return {
+def _scores(trace: CallTrace, failed: bool, cause: str | None, reason: str) -> CallScores:
+    doc = {
         "metrics": {
             "task_completion": 0.0 if failed else 1.0,
             "tool_selection_accuracy": 0.0 if failed else 1.0,
@@ -105,10 +106,11 @@ def _scores(trace: CallTrace, failed: bool, cause: str | None, reason: str) -> d
                     "order_ok": True,
                 }
             },
-            "Attribution": {"cause": cause, "reason": reason, "misrecognised": []},
         },
         "turns": [{"turn": 1, "ttfa_s": 1.2 if trace.variant == "baseline" else 0.9}],
+        "attribution": {"cause": cause, "reason": reason},
     }
+    return CallScores.model_validate(doc | {"schema_version": 2})
 
 
 def gate_check(metric: str, slice_: str, delta: float | None, **kw: Any) -> dict[str, Any]:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 from callgate.evaluators.base import EvalContext, Evaluator, Metric, build
+from callgate.store.records import CallScores
 from callgate.traces.model import CallTrace
 
 # Names are the public API; parameters are recorded with every evaluation.
@@ -50,15 +50,6 @@ def all_metrics(evaluators: list[Evaluator]) -> list[Metric]:
     return [m for e in evaluators for m in e.metrics]
 
 
-@dataclass
-class CallScores:
-    call_id: str
-    metrics: dict[str, float | None]
-    reasons: dict[str, str]
-    details: dict[str, Any]
-    turns: list[dict[str, Any]]
-
-
 def score_call(call: CallTrace, evaluators: list[Evaluator], ctx: EvalContext) -> CallScores:
     metrics: dict[str, float | None] = {}
     reasons: dict[str, str] = {}
@@ -75,4 +66,4 @@ def score_call(call: CallTrace, evaluators: list[Evaluator], ctx: EvalContext) -
             merged = by_turn.setdefault(int(row["turn"]), {"turn": int(row["turn"])})
             merged.update(row)
     turns = [by_turn[k] for k in sorted(by_turn)]
-    return CallScores(call.call_id, metrics, reasons, details, turns)
+    return CallScores(metrics=metrics, reasons=reasons, details=details, turns=turns)

@@ -8,12 +8,13 @@ over, so a results table never mixes scores from two configurations.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from callgate.execution.executors import EXECUTORS
 from callgate.store.db import Store
+from callgate.store.records import Attribution, CallScores
 
 _state: dict[str, Any] = {}
 
@@ -48,20 +49,20 @@ def _replay_inputs(run_spec: dict[str, Any]) -> tuple[Any, dict[str, Any]] | Non
     return Suite.model_validate(run_spec["suite_json"]), variants
 
 
-def _score(job: tuple[str, str]) -> tuple[str, dict[str, Any] | None, str | None]:
+def _score(job: tuple[str, str]) -> tuple[str, CallScores | None, str | None]:
     from callgate.evaluators.suite import score_call
 
     run_id, call_id = job
     try:
         trace = _state["store"].call(run_id, call_id)
-        scores = asdict(score_call(trace, _state["evaluators"], _state["ctx"]))
-        scores["details"]["Attribution"] = _attribute(trace, scores)
+        scores = score_call(trace, _state["evaluators"], _state["ctx"])
+        scores.attribution = _attribute(trace, scores)
         return call_id, scores, None
     except Exception as exc:
         return call_id, None, f"{type(exc).__name__}: {exc}"
 
 
-def _attribute(trace: Any, scores: dict[str, Any]) -> dict[str, Any]:
+def _attribute(trace: Any, scores: CallScores) -> Attribution:
     from callgate.inspection.attribution import attribute
 
     inputs = _state.get("replay")
@@ -72,8 +73,7 @@ def _attribute(trace: Any, scores: dict[str, Any]) -> dict[str, Any]:
         scenario = next((s for s in suite.scenarios if s.id == trace.scenario_id), None)
         variant = variants.get(trace.variant)
         reactions = list(suite.reactions)
-    result = attribute(trace, scores, scenario, variant, reactions, _state.get("models_dir"))
-    return result.to_json()
+    return attribute(trace, scores, scenario, variant, reactions, _state.get("models_dir"))
 
 
 @dataclass

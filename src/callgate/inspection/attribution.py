@@ -10,15 +10,14 @@ failure.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from callgate.evaluators.base import EvalContext
 from callgate.evaluators.task import TaskCompletion
 from callgate.evaluators.tools import ToolSelectionAccuracy
 from callgate.scenarios.model import Reaction, Scenario
 from callgate.simulation.oracle import OracleCall, replay
-from callgate.store.records import failed
+from callgate.store.records import Attribution, CallScores, failed
 from callgate.traces.model import (
     AgentTurnTrace,
     CallerUtteranceTrace,
@@ -28,25 +27,10 @@ from callgate.traces.model import (
 )
 from callgate.variants.model import Variant
 
-Cause = Literal["asr", "policy", "tts", "timing"]
-CAUSES: tuple[Cause, ...] = ("asr", "policy", "tts", "timing")
-
 ASR_TURN_WER = 0.25  # a turn this wrong counts as misrecognised even without a critical word
 TTS_WER = 0.15
 DEAD_AIR_S = 4.0
 BARGE_IN_STOP_S = 0.5
-
-
-@dataclass
-class Attribution:
-    cause: Cause | None  # None: the call did not fail
-    reason: str
-    oracle_passed: bool | None = None
-    misrecognised: list[str] = field(default_factory=list)  # "freeze->fees", "missed: debit"
-    signals: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def tts_failed(metrics: dict[str, float | None]) -> bool:
@@ -56,13 +40,13 @@ def tts_failed(metrics: dict[str, float | None]) -> bool:
 
 def attribute(
     call: CallTrace,
-    scores: dict[str, Any],
+    scores: CallScores,
     scenario: Scenario | None,
     variant: Variant | None,
     suite_reactions: list[Reaction],
     models_dir: Any = None,
 ) -> Attribution:
-    metrics: dict[str, float | None] = scores.get("metrics", {})
+    metrics = scores.metrics
     if not failed(metrics):
         if tts_failed(metrics):
             return Attribution(
@@ -75,7 +59,7 @@ def attribute(
         return Attribution(None, "not attributed: scenario or variant unknown (imported call?)")
     oracle = replay(scenario, variant, call.initial_state, suite_reactions, models_dir)
     oracle_ok = _oracle_passed(call, oracle)
-    misheard = _misrecognised(scores.get("turns", []))
+    misheard = _misrecognised(scores.turns)
     signals = _timing_signals(call, metrics)
     if not oracle_ok:
         return Attribution(

@@ -7,13 +7,12 @@ relative files and in-page anchors, the web UI its own ``/blob`` and ``/run/.../
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from callgate.report.diff import diff_html
 from callgate.report.escape import anchor, esc, num
 from callgate.report.timeline import timeline_svg
 from callgate.report.tools import tools_table
-from callgate.store.records import CallRow
+from callgate.store.records import CallRow, CallScores
 from callgate.traces.model import AudioRef, CallTrace
 
 AudioSrc = Callable[[AudioRef], str | None]
@@ -56,15 +55,15 @@ def _player(label: str, channel: str, ref: AudioRef | None, audio_src: AudioSrc)
     )
 
 
-def _ttfa_by_turn(scores: dict[str, Any]) -> dict[int, float]:
+def _ttfa_by_turn(scores: CallScores | None) -> dict[int, float]:
     return {
         int(t["turn"]): float(t["ttfa_s"])
-        for t in scores.get("turns", [])
+        for t in (scores.turns if scores else [])
         if t.get("ttfa_s") is not None and t.get("turn") is not None
     }
 
 
-def turns_table(trace: CallTrace, scores: dict[str, Any]) -> str:
+def turns_table(trace: CallTrace, scores: CallScores | None) -> str:
     ttfa = _ttfa_by_turn(scores)
     rows = []
     for turn in trace.agent_turns:
@@ -108,15 +107,14 @@ def turns_table(trace: CallTrace, scores: dict[str, Any]) -> str:
     )
 
 
-def _scores_block(scores: dict[str, Any]) -> str:
-    metrics = scores.get("metrics", {})
-    if not metrics:
+def _scores_block(scores: CallScores | None) -> str:
+    if scores is None or not scores.metrics:
         return '<p class="muted">Not scored (run `callgate evaluate`).</p>'
     cells = "".join(
-        f"<tr><td>{esc(k)}</td><td>{num(v)}</td></tr>" for k, v in sorted(metrics.items())
+        f"<tr><td>{esc(k)}</td><td>{num(v)}</td></tr>" for k, v in sorted(scores.metrics.items())
     )
     reasons = "".join(
-        f"<li><b>{esc(k)}</b>: {esc(v)}</li>" for k, v in sorted(scores.get("reasons", {}).items())
+        f"<li><b>{esc(k)}</b>: {esc(v)}</li>" for k, v in sorted(scores.reasons.items())
     )
     return (
         "<details><summary>All scores and reasons</summary>"
@@ -127,7 +125,7 @@ def _scores_block(scores: dict[str, Any]) -> str:
 
 def call_detail(
     trace: CallTrace,
-    scores: dict[str, Any],
+    scores: CallScores | None,
     row: CallRow | None,
     *,
     audio_src: AudioSrc,
@@ -136,7 +134,7 @@ def call_detail(
 ) -> str:
     """The detail section of one call: header, players, timeline, turns, tools, scores."""
     tags = " ".join(f'<span class="tag">{esc(k)}={esc(v)}</span>' for k, v in trace.cohort.items())
-    metrics = scores.get("metrics", {})
+    metrics = scores.metrics if scores else {}
     key = " &middot; ".join(
         f"{esc(m)} {num(metrics.get(m))}" for m in KEY_METRICS if metrics.get(m) is not None
     )

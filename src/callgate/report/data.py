@@ -9,17 +9,15 @@ Only the traces of failed calls are kept in memory: they are the ones that get d
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from callgate.errors import UsageError
 from callgate.store.db import RunRow, Store
-from callgate.store.records import CallRow
+from callgate.store.records import CallRow, CallScores
 from callgate.traces.model import CallTrace
 
 
@@ -31,7 +29,7 @@ class RunView:
     baseline: str | None
     candidate: str | None
     traces: dict[str, CallTrace] = field(default_factory=dict)  # kept for failed calls only
-    scores: dict[str, dict[str, Any]] = field(default_factory=dict)  # of those same calls
+    scores: dict[str, CallScores] = field(default_factory=dict)  # of those same calls, if scored
 
     @property
     def by_id(self) -> dict[str, CallRow]:
@@ -95,36 +93,21 @@ def load_run(
     keep = keep or (lambda r: bool(r.failed))
     rows: list[CallRow] = []
     traces: dict[str, CallTrace] = {}
-    kept_scores: dict[str, dict[str, Any]] = {}
+    kept_scores: dict[str, CallScores] = {}
     for trace in store.calls(run.run_id):
         sc = scores.get(trace.call_id)
         row = CallRow.of(trace, sc)
         rows.append(row)
         if keep(row):
             traces[trace.call_id] = trace
-            kept_scores[trace.call_id] = sc or {}
+            if sc is not None:
+                kept_scores[trace.call_id] = sc
     seen = list(dict.fromkeys(r.variant for r in rows))
     declared = [v for v in run.spec.get("variants", []) if isinstance(v, str)]
     variants = [v for v in declared if v in seen] + [v for v in seen if v not in declared]
     base, cand = pick_variants(variants, baseline, candidate)
     pair(rows, base, cand)
     return RunView(run, rows, variants, base, cand, traces, kept_scores)
-
-
-def call_scores(store: Store, run_id: str, call_id: str) -> dict[str, Any]:
-    """One call's stored scores (the web UI's call page: no need to load the whole run's)."""
-    row = store.conn.execute(
-        "SELECT metrics, reasons, details, turns FROM scores WHERE run_id=? AND call_id=?",
-        (run_id, call_id),
-    ).fetchone()
-    if row is None:
-        return {}
-    return {
-        "metrics": json.loads(row[0]),
-        "reasons": json.loads(row[1]),
-        "details": json.loads(row[2]),
-        "turns": json.loads(row[3]),
-    }
 
 
 def run_version(store: Store, run_id: str) -> tuple[int, int]:

@@ -6,9 +6,8 @@ from callgate.gate.model import GateReport
 from callgate.report.data import RunView, mean, metric_values, ordered_failures
 from callgate.report.data import quantile as q
 from callgate.report.escape import num, pct
-from callgate.store.records import UNATTRIBUTED
+from callgate.store.records import FAILURE_CAUSES
 
-CAUSES = ("asr", "policy", "tts", "timing", UNATTRIBUTED)
 MAX_LISTED = 10
 
 
@@ -83,12 +82,12 @@ def markdown_summary(
         [md(v)]
         + [
             str(sum(1 for r in view.rows if r.variant == v and r.failure_cause == c))
-            for c in CAUSES
+            for c in FAILURE_CAUSES
         ]
         for v in view.variants
     ]
     if any(r.failed for r in view.rows):
-        lines += ["### Why calls failed", "", *_table(["variant", *CAUSES], causes)]
+        lines += ["### Why calls failed", "", *_table(["variant", *FAILURE_CAUSES], causes)]
     regressed = [r for r in ordered_failures(view) if r.regressed]
     if regressed:
         lines += [f"### Regressed calls ({len(regressed)})", ""]

@@ -104,7 +104,7 @@ def render(
     details_html = "".join(
         call_detail(
             view.traces[r.call_id],
-            view.scores.get(r.call_id, {}),
+            view.scores.get(r.call_id),
             r,
             audio_src=audio.src,
             call_link=link,

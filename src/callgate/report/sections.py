@@ -15,9 +15,9 @@ from callgate.report.data import (
 )
 from callgate.report.escape import esc, num, pct
 from callgate.report.svg import cdf_chart, forest_plot
-from callgate.store.records import UNATTRIBUTED, CallRow
+from callgate.store.records import FAILURE_CAUSES, CallRow
 
-CAUSES = ("asr", "policy", "tts", "timing", UNATTRIBUTED)
+CAUSES = FAILURE_CAUSES
 
 
 def decision_section(gate: GateReport | None, run_id: str | None) -> str:

@@ -18,6 +18,7 @@ from callgate.report.synthetic_scores import RUN_ID, call_scores, gate_doc
 from callgate.speech.audio import Audio
 from callgate.store.blobs import BlobStore
 from callgate.store.db import Store
+from callgate.store.records import CAUSES
 from callgate.traces.model import (
     AgentTurnTrace,
     ASRTrace,
@@ -79,7 +80,6 @@ COHORTS = [
     ("us-joe", "us", "babble-10", "phone"),
     ("caribbean", "caribbean", "clean", "wideband"),
 ]
-CAUSES = ("asr", "policy", "tts", "timing")
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """Scores and gate.json of the synthetic run (:mod:`callgate.report.synthetic`), in the stored
-formats: the scores as ``Store.put_scores`` takes them, the gate as ``callgate gate`` writes it."""
+formats: the scores as the store's record, the gate as ``callgate gate`` writes it."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from callgate.store.records import Attribution, CallScores, Cause
 from callgate.traces.model import CallTrace
 
 RUN_ID = "5e1f0000synth"
 
 
-def call_scores(trace: CallTrace, fail: bool, cause: str | None) -> dict[str, Any]:
+def call_scores(trace: CallTrace, fail: bool, cause: Cause | None) -> CallScores:
     turn = trace.agent_turns[1]
     ttfa = (turn.first_audible or 0.0) - (turn.heard_end or 0.0)
     wer = 0.4 if fail and cause == "asr" else 0.0
@@ -42,18 +43,16 @@ def call_scores(trace: CallTrace, fail: bool, cause: str | None) -> dict[str, An
         "duplicate_calls": [],
         "order_ok": True,
     }
-    attribution: dict[str, Any] = {
-        "cause": cause if fail else None,
-        "reason": f"{cause}: synthetic failure" if fail else "passed",
-        "oracle_passed": cause != "policy" if fail else None,
-        "misrecognised": [],
-        "signals": [],
-    }
-    return {
-        "metrics": metrics,
-        "reasons": {"TaskCompletion": "task not completed" if fail else "task completed"},
-        "details": {"ToolSelectionAccuracy": {"path": path}, "Attribution": attribution},
-        "turns": [
+    attribution = Attribution(
+        cause if fail else None,
+        f"{cause}: synthetic failure" if fail else "passed",
+        cause != "policy" if fail else None,
+    )
+    return CallScores(
+        metrics=metrics,
+        reasons={"TaskCompletion": "task not completed" if fail else "task completed"},
+        details={"ToolSelectionAccuracy": {"path": path}},
+        turns=[
             {
                 "turn": 1,
                 "reference": turn.reference_text,
@@ -61,7 +60,8 @@ def call_scores(trace: CallTrace, fail: bool, cause: str | None) -> dict[str, An
                 "ttfa_s": round(ttfa, 6),
             }
         ],
-    }
+        attribution=attribution,
+    )
 
 
 def _check(

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from callgate.report.escape import esc
+from callgate.store.records import CallScores
 from callgate.traces.model import CallTrace
 
 
@@ -101,8 +102,8 @@ def _side_by_side(trace: CallTrace) -> list[str]:
     return [f"<tr>{r}</tr>" for r in rows]
 
 
-def tools_table(trace: CallTrace, scores: dict[str, Any]) -> str:
-    details = scores.get("details", {}).get("ToolSelectionAccuracy") or {}
+def tools_table(trace: CallTrace, scores: CallScores | None) -> str:
+    details = (scores.details.get("ToolSelectionAccuracy") if scores else None) or {}
     path = details.get("path") if isinstance(details, dict) else None
     if isinstance(path, dict):
         rows = _from_path(path, details.get("unsafe_calls") or [])

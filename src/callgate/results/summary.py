@@ -13,6 +13,7 @@ from rich.table import Table
 from callgate.evaluators.cost import cost_per_completed
 from callgate.results.table import call_rows, turn_rows
 from callgate.store.db import Store
+from callgate.store.records import CAUSES
 
 KEY_METRICS = [
     ("task_completion", "task done", "{:.0%}"),
@@ -86,14 +87,13 @@ def print_summary(console: Console, store: Store, run_id: str) -> None:
 
 def _attribution_table(groups: Groups) -> Table:
     """Why calls failed, per cohort and variant (see docs/results.md, attribution)."""
-    causes = ("asr", "policy", "tts", "timing")
     table = Table(title="failed calls by cause (oracle replay)", title_justify="left")
-    for col in ("cohort", "variant", "failed", *causes):
+    for col in ("cohort", "variant", "failed", *CAUSES):
         table.add_column(col, justify="left" if col in ("cohort", "variant") else "right")
     for key in sorted(groups):
         found = [r["attribution"] for r in groups[key] if r["attribution"]]
         if not found:
             continue
-        shares = [f"{found.count(c)} ({found.count(c) / len(found):.0%})" for c in causes]
+        shares = [f"{found.count(c)} ({found.count(c) / len(found):.0%})" for c in CAUSES]
         table.add_row(*key, str(len(found)), *shares)
     return table

@@ -102,7 +102,8 @@ def turn_rows(store: Store, run_id: str) -> tuple[list[dict[str, Any]], list[tup
     scores = store.scores(run_id)
     rows: list[dict[str, Any]] = []
     for trace in store.calls(run_id):
-        for t in scores.get(trace.call_id, {}).get("turns", []):
+        sc = scores.get(trace.call_id)
+        for t in sc.turns if sc else []:
             row: dict[str, Any] = {
                 "run_id": trace.run_id,
                 "call_id": trace.call_id,

@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from callgate.errors import UsageError
-from callgate.store.records import CallRow
+from callgate.store.records import CallRow, CallScores
 from callgate.traces.model import CallTrace
 
-DB_SCHEMA_VERSION = 1
+# 1: scores kept the attribution inside ``details``; 2: in a column of its own (migrated on open).
+DB_SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -57,6 +58,7 @@ CREATE TABLE IF NOT EXISTS scores (
     reasons TEXT NOT NULL,
     details TEXT NOT NULL,
     turns TEXT NOT NULL,
+    attribution TEXT,            -- JSON of the Attribution record, NULL when not attributed
     PRIMARY KEY (run_id, call_id)
 );
 CREATE TABLE IF NOT EXISTS tuning_reads (   -- which calls a tuning job read (holdout guard rail)
@@ -111,15 +113,7 @@ class Store:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.executescript(_SCHEMA)
-            found = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            if found is None:
-                conn.execute(
-                    "INSERT INTO meta VALUES ('schema_version', ?)", (str(DB_SCHEMA_VERSION),)
-                )
-            elif int(found[0]) != DB_SCHEMA_VERSION:
-                raise UsageError(
-                    f"store schema {found[0]} is not {DB_SCHEMA_VERSION}", source=self.db_path
-                )
+            _migrate(conn, self.db_path)
             self._conn = conn
         return self._conn
 
@@ -229,33 +223,36 @@ class Store:
         )
         return {r[0] for r in rows}
 
-    def put_scores(self, run_id: str, spec_hash: str, call_id: str, scores: dict[str, Any]) -> None:
+    def put_scores(self, run_id: str, spec_hash: str, call_id: str, scores: CallScores) -> None:
+        a = scores.attribution
         self.conn.execute(
-            "INSERT OR REPLACE INTO scores VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO scores"
+            " (run_id, call_id, spec_hash, metrics, reasons, details, turns, attribution)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 run_id,
                 call_id,
                 spec_hash,
-                json.dumps(scores["metrics"]),
-                json.dumps(scores["reasons"]),
-                json.dumps(scores["details"]),
-                json.dumps(scores["turns"]),
+                json.dumps(scores.metrics),
+                json.dumps(scores.reasons),
+                json.dumps(scores.details),
+                json.dumps(scores.turns),
+                None if a is None else json.dumps(a.model_dump()),
             ),
         )
 
-    def scores(self, run_id: str) -> dict[str, dict[str, Any]]:
+    def scores(self, run_id: str) -> dict[str, CallScores]:
         rows = self.conn.execute(
-            "SELECT call_id, metrics, reasons, details, turns FROM scores WHERE run_id=?", (run_id,)
+            f"SELECT call_id, {_SCORE_COLUMNS} FROM scores WHERE run_id=?", (run_id,)
         )
-        return {
-            r[0]: {
-                "metrics": json.loads(r[1]),
-                "reasons": json.loads(r[2]),
-                "details": json.loads(r[3]),
-                "turns": json.loads(r[4]),
-            }
-            for r in rows
-        }
+        return {r[0]: _scores(r[1:]) for r in rows}
+
+    def call_scores(self, run_id: str, call_id: str) -> CallScores | None:
+        """One call's scores (the web UI's call page: no need to load the whole run's)."""
+        row = self.conn.execute(
+            f"SELECT {_SCORE_COLUMNS} FROM scores WHERE run_id=? AND call_id=?", (run_id, call_id)
+        ).fetchone()
+        return None if row is None else _scores(row)
 
     def call_rows(self, run_id: str) -> list[CallRow]:
         """Every call of a run as a row with its scores (unscored calls too), in stored order."""
@@ -271,3 +268,54 @@ class Store:
         if len(rows) > 1:
             raise UsageError(f"call id prefix {call_id!r} is ambiguous", source=self.root)
         return CallTrace.model_validate_json(rows[0][0])
+
+
+_SCORE_COLUMNS = "metrics, reasons, details, turns, attribution"
+
+
+def _scores(row: tuple[Any, ...]) -> CallScores:
+    metrics, reasons, details, turns, attribution = row
+    return CallScores(
+        schema_version=2,
+        metrics=json.loads(metrics),
+        reasons=json.loads(reasons),
+        details=json.loads(details),
+        turns=json.loads(turns),
+        attribution=None if attribution is None else json.loads(attribution),
+    )
+
+
+def _migrate(conn: sqlite3.Connection, where: Path) -> None:
+    """Bring the file to DB_SCHEMA_VERSION in one transaction (another process may race us)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        found = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        version = DB_SCHEMA_VERSION if found is None else int(found[0])
+        if version > DB_SCHEMA_VERSION:
+            raise UsageError(
+                f"store schema {version} is newer than this callgate reads ({DB_SCHEMA_VERSION}):"
+                " upgrade callgate",
+                source=where,
+            )
+        if version == 1:
+            # 1 -> 2: the attribution leaves ``details`` for a column of its own.
+            conn.execute("ALTER TABLE scores ADD COLUMN attribution TEXT")
+            rows = conn.execute("SELECT rowid, details FROM scores").fetchall()
+            for rowid, blob in rows:
+                details = json.loads(blob)
+                found_attribution = details.pop("Attribution", None)
+                conn.execute(
+                    "UPDATE scores SET details=?, attribution=? WHERE rowid=?",
+                    (
+                        json.dumps(details),
+                        None if found_attribution is None else json.dumps(found_attribution),
+                        rowid,
+                    ),
+                )
+        conn.execute(
+            "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(DB_SCHEMA_VERSION),)
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise

@@ -1,5 +1,10 @@
 """What the store holds about a call, as pydantic models read and written the same way everywhere.
 
+:class:`CallScores` is everything the evaluators said about one call (metrics, reasons, evidence,
+per-turn rows) and, as a field of its own, why it failed (:class:`Attribution`). The evaluators
+build it (:func:`callgate.evaluators.suite.score_call`), attribution fills in ``attribution``, the
+store writes and reads it; it is versioned, and older stored shapes are migrated on reading.
+
 :class:`CallRow` is one call as a row: its identity, cohort tags and a light view of its scores
 (no trace, no per-turn detail). The results table, the comparison's sides, the HTML report and the
 web UI all list calls as these rows, built by :meth:`CallRow.of` from a stored trace and its scores.
@@ -12,14 +17,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from callgate.traces.model import CallTrace
 
 FAIL_METRICS = ("task_completion", "tool_selection_accuracy")
+Cause = Literal["asr", "policy", "tts", "timing"]
+CAUSES: tuple[Cause, ...] = ("asr", "policy", "tts", "timing")
 UNATTRIBUTED = "unattributed"  # failed, but no cause (e.g. an imported call, or an older run)
+FAILURE_CAUSES = (*CAUSES, UNATTRIBUTED)  # what the report and the UI count failures by
+
+# 1: attribution stored inside ``details`` under "Attribution" (callgate before this record).
+# 2: attribution is a field of its own.
+SCORES_SCHEMA_VERSION: Literal[2] = 2
 
 
 def failed(metrics: Mapping[str, float | None]) -> bool:
@@ -33,6 +45,74 @@ def failed_or_unscored(metrics: Mapping[str, float | None]) -> bool | None:
         m: float(v) for m in FAIL_METRICS if (v := metrics.get(m)) is not None and math.isfinite(v)
     }
     return failed(known) if known else None
+
+
+class Attribution(BaseModel):
+    """Why a call failed: lost to ASR, the dialogue policy, TTS or timing (docs/results.md)."""
+
+    cause: Cause | None = None  # None: the call did not fail, or no cause could be found
+    reason: str = ""
+    oracle_passed: bool | None = None  # the policy replayed on what the caller really said
+    misrecognised: list[str] = Field(default_factory=list)  # "freeze->fees", "missed: debit"
+    signals: list[str] = Field(default_factory=list)  # timing trouble seen in the call
+
+    def __init__(
+        self,
+        cause: Cause | None = None,
+        reason: str = "",
+        oracle_passed: bool | None = None,
+        misrecognised: list[str] | None = None,
+        signals: list[str] | None = None,
+        **data: Any,
+    ) -> None:
+        # Positional, like the dataclass it replaced: attribute() returns one from nine places.
+        super().__init__(
+            cause=cause,
+            reason=reason,
+            oracle_passed=oracle_passed,
+            misrecognised=misrecognised or [],
+            signals=signals or [],
+            **data,
+        )
+
+
+class CallScores(BaseModel):
+    """One call's scores: every evaluator's metrics, reason and evidence, and its attribution."""
+
+    schema_version: Literal[2] = SCORES_SCHEMA_VERSION
+    metrics: dict[str, float | None]  # None: not scored (never 0 or 1 for "unknown")
+    reasons: dict[str, str]  # evaluator name -> why it scored so
+    details: dict[str, Any] = Field(default_factory=dict)  # evaluator name -> its evidence
+    turns: list[dict[str, Any]] = Field(default_factory=list)  # per-turn rows, merged by turn
+    attribution: Attribution | None = None  # None: not attributed (yet)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _migrate(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        # No schema_version: the shape stored before scores were versioned (1).
+        version = data.get("schema_version", 1)
+        if isinstance(version, int) and version > SCORES_SCHEMA_VERSION:
+            raise ValueError(
+                f"scores schema_version {version} is newer than this callgate reads "
+                f"({SCORES_SCHEMA_VERSION}): upgrade callgate"
+            )
+        if version == 1:
+            details = dict(data.get("details") or {})
+            found = details.pop("Attribution", None)
+            data = {**data, "schema_version": 2, "details": details}
+            data.setdefault("attribution", found)
+        return data
+
+    @property
+    def failed(self) -> bool | None:
+        """The failure rule on these metrics; None when neither of its metrics was scored."""
+        return failed_or_unscored(self.metrics)
+
+    def ttfa(self) -> list[float]:
+        """Time to first audio of each answered turn, in turn order."""
+        return [float(t["ttfa_s"]) for t in self.turns if t.get("ttfa_s") is not None]
 
 
 class CallRow(BaseModel):
@@ -73,12 +153,8 @@ class CallRow(BaseModel):
         return (self.cause or UNATTRIBUTED) if self.failed else None
 
     @classmethod
-    def of(cls, trace: CallTrace, scores: Mapping[str, Any] | None) -> CallRow:
-        sc = scores or {}
-        metrics = {k: (None if v is None else float(v)) for k, v in sc.get("metrics", {}).items()}
-        attribution = sc.get("details", {}).get("Attribution") or {}
-        cause = attribution.get("cause") if isinstance(attribution, dict) else None
-        reason = attribution.get("reason") if isinstance(attribution, dict) else None
+    def of(cls, trace: CallTrace, scores: CallScores | None) -> CallRow:
+        attribution = scores.attribution if scores else None
         return cls(
             run_id=trace.run_id,
             call_id=trace.call_id,
@@ -93,11 +169,11 @@ class CallRow(BaseModel):
             cohort=dict(trace.cohort),
             ended_by=trace.ended_by,
             duration_s=trace.duration_s,
-            scored=bool(sc),
-            metrics=metrics,
-            reasons=dict(sc.get("reasons", {})),
-            failed=failed_or_unscored(metrics) if sc else None,
-            cause=str(cause) if cause else None,
-            cause_reason=str(reason or ""),
-            ttfa=[float(t["ttfa_s"]) for t in sc.get("turns", []) if t.get("ttfa_s") is not None],
+            scored=scores is not None,
+            metrics=dict(scores.metrics) if scores else {},
+            reasons=dict(scores.reasons) if scores else {},
+            failed=scores.failed if scores else None,
+            cause=attribution.cause if attribution else None,
+            cause_reason=attribution.reason if attribution else "",
+            ttfa=scores.ttfa() if scores else [],
         )

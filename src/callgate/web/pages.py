@@ -20,12 +20,11 @@ from callgate.report.sections import (
     timing_section,
 )
 from callgate.store.db import RunRow
-from callgate.store.records import UNATTRIBUTED, CallRow
+from callgate.store.records import FAILURE_CAUSES, CallRow, CallScores
 from callgate.traces.model import AudioRef, CallTrace
 from callgate.web.filters import OPS, STATUSES, CallFilter
 
 MAX_ROWS = 500
-CAUSES = ("asr", "policy", "tts", "timing", UNATTRIBUTED)
 
 
 def _nav(*crumbs: tuple[str, str | None]) -> str:
@@ -115,7 +114,8 @@ def filter_form(view: RunView, f: CallFilter, extra: dict[str, str]) -> str:
         + _select("variant", [("", "any"), *((v, v) for v in view.variants)], f.variant)
         + "</label>",
         "<label>status" + _select("status", [(s, s) for s in STATUSES], f.status) + "</label>",
-        "<label>cause" + _select("cause", [("", "any"), *((c, c) for c in CAUSES)], f.cause),
+        "<label>cause"
+        + _select("cause", [("", "any"), *((c, c) for c in FAILURE_CAUSES)], f.cause),
         "</label>",
     ]
     for key in sorted(tag_values):
@@ -189,7 +189,9 @@ def run_page(view: RunView, f: CallFilter, extra: dict[str, str]) -> str:
     return layout(f"run {run_id}", body, (f"run {run_id}", None))
 
 
-def call_page(trace: CallTrace, scores: dict[str, Any], row: CallRow | None, has_blob: Any) -> str:
+def call_page(
+    trace: CallTrace, scores: CallScores | None, row: CallRow | None, has_blob: Any
+) -> str:
     def audio_src(ref: AudioRef) -> str | None:
         return f"/blob/{ref.sha256}.flac" if has_blob(ref.sha256) else None
 

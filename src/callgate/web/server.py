@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from callgate.errors import UsageError
 from callgate.gate.model import GateReport, load_gate
-from callgate.report.data import RunView, call_scores, load_run, open_store, run_version
+from callgate.report.data import RunView, load_run, open_store, run_version
 from callgate.store.blobs import BlobStore
 from callgate.store.db import Store
 from callgate.web import pages
@@ -177,7 +177,7 @@ class Handler(BaseHTTPRequestHandler):
                 if parts[2] != "call":
                     raise NotFound("no such page")
                 trace = store.call(view.run.run_id, parts[3])
-                scores = call_scores(store, view.run.run_id, trace.call_id)
+                scores = store.call_scores(view.run.run_id, trace.call_id)
             html = pages.call_page(
                 trace, scores, view.by_id.get(trace.call_id), self.server.blobs.has
             )
