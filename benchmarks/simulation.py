@@ -61,8 +61,7 @@ def run_once(
             if "policy_s" in m:
                 samples["policy"].append((0.0, m["policy_s"]))
     # Remove the run so the second pass simulates again (the speech cache stays).
-    store.conn.execute("DELETE FROM calls WHERE run_id=?", (p.run_id,))
-    store.conn.execute("DELETE FROM runs WHERE run_id=?", (p.run_id,))
+    store.delete_run(p.run_id)
     return wall, audio, parts, outcome.done, samples
 
 

@@ -8,27 +8,16 @@ from callgate.comparison.sides import load_side
 from callgate.gate.engine import holdout_tuning_warnings
 from callgate.store.db import Store
 from comparison.synth import paired_rows, variant_file
+from factories import call
 
 
 def fake_store(root: Path, rows: list[dict[str, object]]) -> None:
     store = Store.open(root)
+    for run_id in {str(r["run_id"]) for r in rows}:
+        store.ensure_run(run_id, {}, planned=len(rows))
     for r in rows:
-        store.conn.execute(
-            "INSERT INTO calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                r["call_id"],
-                r["run_id"],
-                r["scenario_id"],
-                r["cohort_id"],
-                r["variant"],
-                0,
-                r["split"],
-                "agent_hangup",
-                1.0,
-                0.0,
-                "{}",
-            ),
-        )
+        keys = ("call_id", "run_id", "scenario_id", "cohort_id", "variant", "split")
+        store.put_call(call(**{k: r[k] for k in keys}))
     store.close()
 
 
@@ -41,11 +30,11 @@ def test_tuning_reads_of_holdout_calls_warn(tmp_path: Path) -> None:
     assert holdout_tuning_warnings(root, base, cand) == []
     store = Store.open(root)
     dev = next(r for r in rows if r["split"] == "dev")
-    store.conn.execute("INSERT INTO tuning_reads VALUES ('r1', ?, 'job-dev', 0)", (dev["call_id"],))
+    store.record_tuning_read("r1", str(dev["call_id"]), "job-dev")
     assert holdout_tuning_warnings(root, base, cand) == []  # dev calls are for tuning
     held = [r for r in rows if r["split"] == "holdout"][:3]
     for r in held:
-        store.conn.execute("INSERT INTO tuning_reads VALUES ('r1', ?, 'job-7', 0)", (r["call_id"],))
+        store.record_tuning_read("r1", str(r["call_id"]), "job-7")
     (warning,) = holdout_tuning_warnings(root, base, cand)
     assert "holdout split was used for tuning" in warning and "job-7 (3 calls)" in warning
     assert "does not block" in warning
@@ -60,7 +49,7 @@ def test_gate_command_prints_the_warning_and_still_promotes(tmp_path: Path, cli)
     fake_store(root, rows)
     store = Store.open(root)
     held = next(r for r in rows if r["split"] == "holdout")
-    store.conn.execute("INSERT INTO tuning_reads VALUES ('r1', ?, 'job-7', 0)", (held["call_id"],))
+    store.record_tuning_read("r1", str(held["call_id"]), "job-7")
     store.close()
     code, out, err = cli("gate", str(base), str(cand), "--store", str(root), "--resamples", "100")
     assert code == 0, out + err

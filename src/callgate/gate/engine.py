@@ -97,17 +97,10 @@ def holdout_tuning_warnings(store_dir: Path | None, base: Side, cand: Side) -> l
     from callgate.store.db import Store
 
     store = Store.open(store_dir, create=False)
-    marks = ",".join("?" * len(run_ids))
-    # Holdout scenarios of the compared runs; a read of the same scenario's holdout call in an
-    # earlier run leaks the same caller audio and expectations.
-    rows = store.conn.execute(
-        "SELECT tr.job, COUNT(DISTINCT tr.call_id) FROM tuning_reads tr"
-        " JOIN calls c ON c.run_id = tr.run_id AND c.call_id = tr.call_id"
-        f" WHERE c.split = 'holdout' AND (tr.run_id IN ({marks}) OR c.scenario_id IN"
-        f" (SELECT scenario_id FROM calls WHERE run_id IN ({marks}) AND split = 'holdout'))"
-        " GROUP BY tr.job ORDER BY tr.job",
-        (*run_ids, *run_ids),
-    ).fetchall()
+    try:
+        rows = store.holdout_tuning_reads(run_ids)
+    finally:
+        store.close()
     if not rows:
         return []
     jobs = ", ".join(f"{job} ({n} calls)" for job, n in rows)

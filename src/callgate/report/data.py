@@ -110,13 +110,6 @@ def load_run(
     return RunView(run, rows, variants, base, cand, traces, kept_scores)
 
 
-def run_version(store: Store, run_id: str) -> tuple[int, int]:
-    """(calls stored, calls scored): a cache key that changes while a run grows or is re-scored."""
-    calls = store.conn.execute("SELECT COUNT(*) FROM calls WHERE run_id=?", (run_id,)).fetchone()
-    scored = store.conn.execute("SELECT COUNT(*) FROM scores WHERE run_id=?", (run_id,)).fetchone()
-    return int(calls[0]), int(scored[0])
-
-
 # -- aggregates -----------------------------------------------------------------------------------
 
 

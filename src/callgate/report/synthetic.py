@@ -268,30 +268,28 @@ def build_run(
     )
     spec_hash = store.set_evaluation(RUN_ID, [{"name": "Synthetic"}])
     outcomes: dict[str, list[bool]] = {"baseline": [], "candidate": []}
-    store.conn.execute("BEGIN")  # one transaction: thousands of commits would take minutes
-    for i in range(pairs):
-        sc, cohort = SCENARIOS[i % len(SCENARIOS)], _cohort(i)
-        base_fail = rng.random() < fail_rate
-        # The candidate fixes some failures and breaks a few calls (the regressions).
-        cand_fail = rng.random() < 0.6 if base_fail else rng.random() < fail_rate * 0.3
-        for variant, fail in (("baseline", base_fail), ("candidate", cand_fail)):
-            evil = (
-                evil_text if (evil_text is not None and i == 0 and variant == "candidate") else None
-            )
-            fail = fail or evil is not None
-            audio = None
-            if audio_seconds > 0:
-                k = 2 * (2 * i + (variant == "candidate"))
-                audio = (
-                    blobs.put(_tone(audio_seconds, seed * 7919 + k)),
-                    blobs.put(_tone(audio_seconds, seed * 7919 + k + 1)),
-                )
-            trace = _trace(i, variant, sc, cohort, fail, rng, audio, evil)
-            cause = CAUSES[rng.randrange(len(CAUSES))] if fail else None
-            store.put_call(trace)
-            store.put_scores(RUN_ID, spec_hash, trace.call_id, call_scores(trace, fail, cause))
-            outcomes[variant].append(fail)
-    store.conn.execute("COMMIT")
+    with store.transaction():  # thousands of one-call commits would take minutes
+        for i in range(pairs):
+            sc, cohort = SCENARIOS[i % len(SCENARIOS)], _cohort(i)
+            base_fail = rng.random() < fail_rate
+            # The candidate fixes some failures and breaks a few calls (the regressions).
+            cand_fail = rng.random() < 0.6 if base_fail else rng.random() < fail_rate * 0.3
+            for variant, fail in (("baseline", base_fail), ("candidate", cand_fail)):
+                first = i == 0 and variant == "candidate"
+                evil = evil_text if (evil_text is not None and first) else None
+                fail = fail or evil is not None
+                audio = None
+                if audio_seconds > 0:
+                    k = 2 * (2 * i + (variant == "candidate"))
+                    audio = (
+                        blobs.put(_tone(audio_seconds, seed * 7919 + k)),
+                        blobs.put(_tone(audio_seconds, seed * 7919 + k + 1)),
+                    )
+                trace = _trace(i, variant, sc, cohort, fail, rng, audio, evil)
+                cause = CAUSES[rng.randrange(len(CAUSES))] if fail else None
+                store.put_call(trace)
+                store.put_scores(RUN_ID, spec_hash, trace.call_id, call_scores(trace, fail, cause))
+                outcomes[variant].append(fail)
     store.mark_finished(RUN_ID)
     store.close()
     return SyntheticRun(

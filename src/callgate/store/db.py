@@ -12,6 +12,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,18 @@ class Store:
             self._conn = conn
         return self._conn
 
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Many writes committed at once (thousands of one-call commits would take minutes);
+        on an error none of them is kept."""
+        self.conn.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
@@ -156,6 +169,19 @@ class Store:
         if len(matches) > 1:
             raise UsageError(f"run id prefix {run_id!r} is ambiguous", source=self.root)
         return matches[0]
+
+    def delete_run(self, run_id: str) -> None:
+        """Forget a run: its calls, scores, evaluation and tuning reads (audio blobs stay: other
+        runs may share them)."""
+        with self.transaction():
+            for table in ("scores", "tuning_reads", "evaluations", "calls", "runs"):
+                self.conn.execute(f"DELETE FROM {table} WHERE run_id=?", (run_id,))
+
+    def run_version(self, run_id: str) -> tuple[int, int]:
+        """(calls stored, calls scored): changes while a run grows or is re-scored (a cache key)."""
+        calls = self.conn.execute("SELECT COUNT(*) FROM calls WHERE run_id=?", (run_id,))
+        scored = self.conn.execute("SELECT COUNT(*) FROM scores WHERE run_id=?", (run_id,))
+        return int(calls.fetchone()[0]), int(scored.fetchone()[0])
 
     def latest_run(self) -> RunRow:
         runs = self.runs()
@@ -253,6 +279,35 @@ class Store:
             f"SELECT {_SCORE_COLUMNS} FROM scores WHERE run_id=? AND call_id=?", (run_id, call_id)
         ).fetchone()
         return None if row is None else _scores(row)
+
+    # -- tuning reads (the holdout guard rail) ---------------------------------------------------
+
+    def record_tuning_read(self, run_id: str, call_id: str, job: str) -> None:
+        """Note that tuning job ``job`` read this call (a tuning loop calls this for every call it
+        looks at); the gate warns when such reads touched holdout calls."""
+        self.conn.execute(
+            "INSERT OR IGNORE INTO tuning_reads VALUES (?, ?, ?, ?)",
+            (run_id, call_id, job, time.time()),
+        )
+
+    def holdout_tuning_reads(self, run_ids: list[str]) -> list[tuple[str, int]]:
+        """(job, holdout calls read) for tuning jobs that read holdout calls of these runs, or
+        the holdout call of one of their holdout scenarios in any run (an earlier run of the
+        same scenario leaks the same caller audio and expectations)."""
+        if not run_ids:
+            return []
+        marks = ",".join("?" * len(run_ids))
+        rows = self.conn.execute(
+            "SELECT tr.job, COUNT(DISTINCT tr.call_id) FROM tuning_reads tr"
+            " JOIN calls c ON c.run_id = tr.run_id AND c.call_id = tr.call_id"
+            f" WHERE c.split = 'holdout' AND (tr.run_id IN ({marks}) OR c.scenario_id IN"
+            f" (SELECT scenario_id FROM calls WHERE run_id IN ({marks}) AND split = 'holdout'))"
+            " GROUP BY tr.job ORDER BY tr.job",
+            (*run_ids, *run_ids),
+        ).fetchall()
+        return [(str(job), int(n)) for job, n in rows]
+
+    # -- rows ------------------------------------------------------------------------------------
 
     def call_rows(self, run_id: str) -> list[CallRow]:
         """Every call of a run as a row with its scores (unscored calls too), in stored order."""

@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from callgate.errors import UsageError
 from callgate.gate.model import GateReport, load_gate
-from callgate.report.data import RunView, load_run, open_store, run_version
+from callgate.report.data import RunView, load_run, open_store
 from callgate.store.blobs import BlobStore
 from callgate.store.db import Store
 from callgate.web import pages
@@ -75,7 +75,7 @@ class UIServer(ThreadingHTTPServer):
     def view(self, store: Store, run_id: str, base: str, cand: str) -> RunView:
         """A run's rows, cached until the run grows or is re-scored."""
         run = store.run(run_id)
-        version = run_version(store, run.run_id)
+        version = store.run_version(run.run_id)
         key = (run.run_id, base, cand)
         with self._lock:
             hit = self._views.get(key)
