@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from pathlib import Path
 
 import pytest
 
+from callgate.errors import UsageError
 from callgate.store.db import Store
+from callgate.store.reader import StoreReader
 from callgate.store.records import CallScores
 from factories import call
 
@@ -40,3 +44,35 @@ def test_run_version_and_delete_run(tmp_path: Path) -> None:
     assert [r.run_id for r in store.runs()] == ["r2"]
     assert store.run_version("r1") == (0, 0) and store.evaluation_spec("r1") is None
     assert store.run_version("r2") == (1, 0)
+
+
+def test_the_reader_reads_without_writing(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="no callgate store"):
+        StoreReader.open(tmp_path / "nothing")
+    store = Store.open(tmp_path)
+    store.ensure_run("r1", {}, planned=1)
+    spec = store.set_evaluation("r1", [{"name": "X"}])
+    store.put_call(call(call_id="c1"))
+    # A store of schema 1, as an older callgate left it: a reader cannot migrate it, so it reads
+    # the old columns and the record migrates the scores in memory.
+    store.conn.execute("ALTER TABLE scores DROP COLUMN attribution")
+    details = {"Attribution": {"cause": "asr", "reason": "misheard"}}
+    store.conn.execute(
+        "INSERT INTO scores VALUES ('r1', 'c1', ?, ?, '{}', ?, '[]')",
+        (spec, json.dumps({"task_completion": 0.0}), json.dumps(details)),
+    )
+    store.conn.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
+    store.close()
+    with StoreReader.open(tmp_path) as reader:
+        sc = reader.call_scores("r1", "c1")
+        assert sc is not None and sc.attribution is not None and sc.attribution.cause == "asr"
+        assert reader.call_rows("r1")[0].failure_cause == "asr"
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            reader.conn.execute("UPDATE meta SET value='2'")
+    with StoreReader.open(tmp_path) as reader:  # still schema 1: reading migrated nothing
+        assert reader.conn.execute("SELECT value FROM meta").fetchone()[0] == "1"
+    newer = Store.open(tmp_path)
+    newer.conn.execute("UPDATE meta SET value='9' WHERE key='schema_version'")
+    newer.close()
+    with pytest.raises(UsageError, match="newer than this callgate reads"):
+        StoreReader.open(tmp_path)

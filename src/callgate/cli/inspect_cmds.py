@@ -51,13 +51,13 @@ def report(
     """
     from callgate.cli.console import out
     from callgate.gate.model import load_gate
-    from callgate.report.data import open_store
     from callgate.report.page import write_report
+    from callgate.store.reader import StoreReader
 
     if max_calls < 0:
         raise UsageError("must be 0 or more", field="--max-calls")
     gate_view = load_gate(gate) if gate is not None else None
-    st = open_store(store)
+    st = StoreReader.open(store)
     if run_id is None and gate_view is not None and gate_view.run_ids:
         known = {r.run_id for r in st.runs()}
         run_id = next((r for r in gate_view.run_ids if r in known), None)

@@ -83,15 +83,15 @@ def load_side(spec: str, store_dir: Path | None) -> Side:
 
 def _from_store(prefix: str, variant: str | None, store_dir: Path | None) -> Side:
     from callgate.results.table import call_rows
-    from callgate.store.db import Store
+    from callgate.store.reader import StoreReader
 
     if store_dir is None:
         raise UsageError(f"{prefix!r} is not a results file and no store was given")
-    store = Store.open(store_dir, create=False)
-    run = store.run(prefix)
-    if not store.scores(run.run_id):
-        raise UsageError(f"run {run.run_id} is not scored yet (run `callgate evaluate`)")
-    rows, columns = call_rows(store, run.run_id)
+    with StoreReader.open(store_dir) as store:
+        run = store.run(prefix)
+        if not store.scores(run.run_id):
+            raise UsageError(f"run {run.run_id} is not scored yet (run `callgate evaluate`)")
+        rows, columns = call_rows(store, run.run_id)
     metric_names = [c for c, d in columns if d == "float64"]
     side = _from_rows(rows, f"run {run.run_id}", metric_names)
     return _pick_variant(side, variant, run.run_id, "run", origin="run")

@@ -94,9 +94,9 @@ def holdout_tuning_warnings(store_dir: Path | None, base: Side, cand: Side) -> l
     run_ids = sorted(set(base.run_ids) | set(cand.run_ids))
     if store_dir is None or not run_ids or not (store_dir / "callgate.db").is_file():
         return []
-    from callgate.store.db import Store
+    from callgate.store.reader import StoreReader
 
-    store = Store.open(store_dir, create=False)
+    store = StoreReader.open(store_dir)
     try:
         rows = store.holdout_tuning_reads(run_ids)
     finally:

@@ -13,10 +13,8 @@ import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from callgate.errors import UsageError
-from callgate.store.db import RunRow, Store
+from callgate.store.reader import RunRow, StoreReader
 from callgate.store.records import CallRow, CallScores
 from callgate.traces.model import CallTrace
 
@@ -38,17 +36,6 @@ class RunView:
     @property
     def scored(self) -> bool:
         return any(r.failed is not None for r in self.rows)
-
-
-def open_store(root: Path) -> Store:
-    """An existing store, opened for reading: unlike ``Store.open`` no write probe, so a report
-    can be made from a store on a read-only mount (a CI artifact)."""
-    store = Store(Path(root))
-    if not store.db_path.is_file():
-        raise UsageError(
-            "no callgate store here (run `callgate run` or `callgate demo` first)", source=root
-        )
-    return store
 
 
 def pick_variants(
@@ -80,7 +67,7 @@ def pair(rows: list[CallRow], baseline: str | None, candidate: str | None) -> No
 
 
 def load_run(
-    store: Store,
+    store: StoreReader,
     run_id: str,
     *,
     baseline: str | None = None,

@@ -28,7 +28,7 @@ from callgate.report.sections import (
     timing_section,
 )
 from callgate.store.blobs import BlobStore
-from callgate.store.db import Store
+from callgate.store.reader import StoreReader
 
 MAX_DETAILS = 100
 MAX_TABLE_ROWS = 2000
@@ -162,7 +162,7 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 def write_report(
-    store: Store,
+    store: StoreReader,
     run_id: str,
     out: Path,
     gate: GateReport | None = None,

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from callgate.evaluators.cost import cost_per_completed
 from callgate.results.table import call_rows, turn_rows
-from callgate.store.db import Store
+from callgate.store.reader import StoreReader
 from callgate.store.records import CAUSES
 
 KEY_METRICS = [
@@ -62,7 +62,7 @@ def _table(
     return table
 
 
-def print_summary(console: Console, store: Store, run_id: str) -> None:
+def print_summary(console: Console, store: StoreReader, run_id: str) -> None:
     rows, _ = call_rows(store, run_id)
     by_variant: Groups = defaultdict(list)
     by_cohort: Groups = defaultdict(list)

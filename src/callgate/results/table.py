@@ -9,10 +9,11 @@ from typing import Any, Literal
 from callgate.evaluators.base import metric_index
 from callgate.evaluators.suite import load_evaluators
 from callgate.scenarios.model import RESERVED_TAGS
-from callgate.store.db import Store
+from callgate.store.reader import StoreReader
 from callgate.store.records import CallRow
 
 Dtype = Literal["string", "int64", "float64"]
+Table = tuple[list[dict[str, Any]], list[tuple[str, Dtype]]]  # rows, and (column, dtype) in order
 
 # Fixed identity columns of the call table, in order, with their dtypes.
 CALL_ID_COLUMNS: list[tuple[str, Dtype]] = [
@@ -92,13 +93,13 @@ def table_row(call: CallRow, metrics: list[str]) -> dict[str, Any]:
     return row
 
 
-def call_rows(store: Store, run_id: str) -> tuple[list[dict[str, Any]], list[tuple[str, Dtype]]]:
+def call_rows(store: StoreReader, run_id: str) -> Table:
     metrics = metric_columns()
     rows = [table_row(call, metrics) for call in store.call_rows(run_id)]
     return rows, call_columns(rows, metrics)
 
 
-def turn_rows(store: Store, run_id: str) -> tuple[list[dict[str, Any]], list[tuple[str, Dtype]]]:
+def turn_rows(store: StoreReader, run_id: str) -> Table:
     scores = store.scores(run_id)
     rows: list[dict[str, Any]] = []
     for trace in store.calls(run_id):

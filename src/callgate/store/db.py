@@ -1,5 +1,8 @@
 """The run store: one SQLite file with runs and call traces, audio blobs beside it.
 
+:class:`Store` is the only writer, and with :class:`callgate.store.reader.StoreReader` (which it
+extends) the only module that speaks SQL (tests/store/test_sql_only_here.py).
+
 Each finished call is committed in its own transaction, keyed by a call id derived from
 (run, scenario, cohort, variant, repeat). A run killed at any point therefore holds only complete
 calls, and re-running the same command skips them: nothing is lost or stored twice.
@@ -13,16 +16,13 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from callgate.errors import UsageError
-from callgate.store.records import CallRow, CallScores
+from callgate.store.reader import DB_SCHEMA_VERSION, NO_STORE, StoreReader
+from callgate.store.records import CallScores
 from callgate.traces.model import CallTrace
-
-# 1: scores kept the attribution inside ``details``; 2: in a column of its own (migrated on open).
-DB_SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -69,33 +69,15 @@ CREATE TABLE IF NOT EXISTS tuning_reads (   -- which calls a tuning job read (ho
 """
 
 
-@dataclass(frozen=True)
-class RunRow:
-    run_id: str
-    created: float
-    spec: dict[str, Any]
-    planned: int
-    finished: float | None
-    wall_s: float
-    stored: int
-
-
-class Store:
-    """A callgate store folder: ``callgate.db``, ``blobs/`` and ``cache/``."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.db_path = root / "callgate.db"
-        self._conn: sqlite3.Connection | None = None
+class Store(StoreReader):
+    """A callgate store folder (``callgate.db``, ``blobs/`` and ``cache/``), read-write: the
+    reads of :class:`StoreReader` plus every write; opening it migrates an older schema."""
 
     @classmethod
     def open(cls, root: str | Path, *, create: bool = True) -> Store:
         store = cls(Path(root))
         if not store.db_path.exists() and not create:
-            raise UsageError(
-                "no callgate store here (run `callgate run` or `callgate demo` first)",
-                source=store.root,
-            )
+            raise UsageError(NO_STORE, source=store.root)
         try:
             store.root.mkdir(parents=True, exist_ok=True)
             probe = store.root / ".write-probe"
@@ -130,11 +112,6 @@ class Store:
             raise
         self.conn.execute("COMMIT")
 
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
     # -- runs ------------------------------------------------------------------------------------
 
     def ensure_run(self, run_id: str, spec: dict[str, Any], planned: int) -> bool:
@@ -154,22 +131,6 @@ class Store:
     def mark_finished(self, run_id: str) -> None:
         self.conn.execute("UPDATE runs SET finished=? WHERE run_id=?", (time.time(), run_id))
 
-    def runs(self) -> list[RunRow]:
-        rows = self.conn.execute(
-            "SELECT r.run_id, r.created, r.spec, r.planned, r.finished, r.wall_s,"
-            " (SELECT COUNT(*) FROM calls c WHERE c.run_id = r.run_id)"
-            " FROM runs r ORDER BY r.created"
-        ).fetchall()
-        return [RunRow(r[0], r[1], json.loads(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
-
-    def run(self, run_id: str) -> RunRow:
-        matches = [r for r in self.runs() if r.run_id.startswith(run_id)]
-        if not matches:
-            raise UsageError(f"no run {run_id!r} in this store", source=self.root)
-        if len(matches) > 1:
-            raise UsageError(f"run id prefix {run_id!r} is ambiguous", source=self.root)
-        return matches[0]
-
     def delete_run(self, run_id: str) -> None:
         """Forget a run: its calls, scores, evaluation and tuning reads (audio blobs stay: other
         runs may share them)."""
@@ -177,23 +138,7 @@ class Store:
             for table in ("scores", "tuning_reads", "evaluations", "calls", "runs"):
                 self.conn.execute(f"DELETE FROM {table} WHERE run_id=?", (run_id,))
 
-    def run_version(self, run_id: str) -> tuple[int, int]:
-        """(calls stored, calls scored): changes while a run grows or is re-scored (a cache key)."""
-        calls = self.conn.execute("SELECT COUNT(*) FROM calls WHERE run_id=?", (run_id,))
-        scored = self.conn.execute("SELECT COUNT(*) FROM scores WHERE run_id=?", (run_id,))
-        return int(calls.fetchone()[0]), int(scored.fetchone()[0])
-
-    def latest_run(self) -> RunRow:
-        runs = self.runs()
-        if not runs:
-            raise UsageError("the store has no runs yet", source=self.root)
-        return runs[-1]
-
     # -- calls -----------------------------------------------------------------------------------
-
-    def stored_call_ids(self, run_id: str) -> set[str]:
-        rows = self.conn.execute("SELECT call_id FROM calls WHERE run_id=?", (run_id,))
-        return {r[0] for r in rows}
 
     def put_call(self, trace: CallTrace) -> None:
         # INSERT OR IGNORE: a call finished twice (a retried worker) is still stored once.
@@ -214,17 +159,6 @@ class Store:
             ),
         )
 
-    def calls(self, run_id: str, variant: str | None = None) -> Iterator[CallTrace]:
-        sql = "SELECT trace FROM calls WHERE run_id=?"
-        args: tuple[Any, ...] = (run_id,)
-        if variant is not None:
-            sql += " AND variant=?"
-            args += (variant,)
-        for (blob,) in self.conn.execute(
-            sql + " ORDER BY scenario_id, cohort_id, variant, repeat", args
-        ):
-            yield CallTrace.model_validate_json(blob)
-
     # -- scores ----------------------------------------------------------------------------------
 
     def set_evaluation(self, run_id: str, spec: list[dict[str, Any]]) -> str:
@@ -238,16 +172,6 @@ class Store:
             "DELETE FROM scores WHERE run_id=? AND spec_hash != ?", (run_id, spec_hash)
         )
         return spec_hash
-
-    def evaluation_spec(self, run_id: str) -> list[dict[str, Any]] | None:
-        row = self.conn.execute("SELECT spec FROM evaluations WHERE run_id=?", (run_id,)).fetchone()
-        return None if row is None else json.loads(row[0])
-
-    def scored_call_ids(self, run_id: str, spec_hash: str) -> set[str]:
-        rows = self.conn.execute(
-            "SELECT call_id FROM scores WHERE run_id=? AND spec_hash=?", (run_id, spec_hash)
-        )
-        return {r[0] for r in rows}
 
     def put_scores(self, run_id: str, spec_hash: str, call_id: str, scores: CallScores) -> None:
         a = scores.attribution
@@ -267,19 +191,6 @@ class Store:
             ),
         )
 
-    def scores(self, run_id: str) -> dict[str, CallScores]:
-        rows = self.conn.execute(
-            f"SELECT call_id, {_SCORE_COLUMNS} FROM scores WHERE run_id=?", (run_id,)
-        )
-        return {r[0]: _scores(r[1:]) for r in rows}
-
-    def call_scores(self, run_id: str, call_id: str) -> CallScores | None:
-        """One call's scores (the web UI's call page: no need to load the whole run's)."""
-        row = self.conn.execute(
-            f"SELECT {_SCORE_COLUMNS} FROM scores WHERE run_id=? AND call_id=?", (run_id, call_id)
-        ).fetchone()
-        return None if row is None else _scores(row)
-
     # -- tuning reads (the holdout guard rail) ---------------------------------------------------
 
     def record_tuning_read(self, run_id: str, call_id: str, job: str) -> None:
@@ -289,55 +200,6 @@ class Store:
             "INSERT OR IGNORE INTO tuning_reads VALUES (?, ?, ?, ?)",
             (run_id, call_id, job, time.time()),
         )
-
-    def holdout_tuning_reads(self, run_ids: list[str]) -> list[tuple[str, int]]:
-        """(job, holdout calls read) for tuning jobs that read holdout calls of these runs, or
-        the holdout call of one of their holdout scenarios in any run (an earlier run of the
-        same scenario leaks the same caller audio and expectations)."""
-        if not run_ids:
-            return []
-        marks = ",".join("?" * len(run_ids))
-        rows = self.conn.execute(
-            "SELECT tr.job, COUNT(DISTINCT tr.call_id) FROM tuning_reads tr"
-            " JOIN calls c ON c.run_id = tr.run_id AND c.call_id = tr.call_id"
-            f" WHERE c.split = 'holdout' AND (tr.run_id IN ({marks}) OR c.scenario_id IN"
-            f" (SELECT scenario_id FROM calls WHERE run_id IN ({marks}) AND split = 'holdout'))"
-            " GROUP BY tr.job ORDER BY tr.job",
-            (*run_ids, *run_ids),
-        ).fetchall()
-        return [(str(job), int(n)) for job, n in rows]
-
-    # -- rows ------------------------------------------------------------------------------------
-
-    def call_rows(self, run_id: str) -> list[CallRow]:
-        """Every call of a run as a row with its scores (unscored calls too), in stored order."""
-        scores = self.scores(run_id)
-        return [CallRow.of(t, scores.get(t.call_id)) for t in self.calls(run_id)]
-
-    def call(self, run_id: str, call_id: str) -> CallTrace:
-        rows = self.conn.execute(
-            "SELECT trace FROM calls WHERE run_id=? AND call_id LIKE ?", (run_id, call_id + "%")
-        ).fetchall()
-        if not rows:
-            raise UsageError(f"no call {call_id!r} in run {run_id}", source=self.root)
-        if len(rows) > 1:
-            raise UsageError(f"call id prefix {call_id!r} is ambiguous", source=self.root)
-        return CallTrace.model_validate_json(rows[0][0])
-
-
-_SCORE_COLUMNS = "metrics, reasons, details, turns, attribution"
-
-
-def _scores(row: tuple[Any, ...]) -> CallScores:
-    metrics, reasons, details, turns, attribution = row
-    return CallScores(
-        schema_version=2,
-        metrics=json.loads(metrics),
-        reasons=json.loads(reasons),
-        details=json.loads(details),
-        turns=json.loads(turns),
-        attribution=None if attribution is None else json.loads(attribution),
-    )
 
 
 def _migrate(conn: sqlite3.Connection, where: Path) -> None:

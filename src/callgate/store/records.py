@@ -102,7 +102,8 @@ class CallScores(BaseModel):
             details = dict(data.get("details") or {})
             found = details.pop("Attribution", None)
             data = {**data, "schema_version": 2, "details": details}
-            data.setdefault("attribution", found)
+            if data.get("attribution") is None:
+                data["attribution"] = found
         return data
 
     @property

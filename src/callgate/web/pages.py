@@ -19,7 +19,7 @@ from callgate.report.sections import (
     summary_table,
     timing_section,
 )
-from callgate.store.db import RunRow
+from callgate.store.reader import RunRow
 from callgate.store.records import FAILURE_CAUSES, CallRow, CallScores
 from callgate.traces.model import AudioRef, CallTrace
 from callgate.web.filters import OPS, STATUSES, CallFilter

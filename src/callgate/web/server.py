@@ -3,7 +3,8 @@
 Safety: it only answers GET and HEAD, binds 127.0.0.1 by default, refuses requests whose Host is
 not the loopback name it was reached by (a DNS-rebinding page cannot read it), serves blobs only
 by their sha256 name and sends a Content-Security-Policy that forbids anything not inline.
-SQLite connections are per request: sqlite3 objects must stay in the thread that made them.
+The store is opened read-only (SQLite ``mode=ro``), once per request: sqlite3 objects must stay in
+the thread that made them.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from callgate.errors import UsageError
 from callgate.gate.model import GateReport, load_gate
-from callgate.report.data import RunView, load_run, open_store
+from callgate.report.data import RunView, load_run
 from callgate.store.blobs import BlobStore
-from callgate.store.db import Store
+from callgate.store.reader import StoreReader
 from callgate.web import pages
 from callgate.web.blobs import BadRange, is_sha, parse_range
 from callgate.web.filters import CallFilter
@@ -72,7 +73,12 @@ class UIServer(ThreadingHTTPServer):
         except ValueError:
             return False
 
-    def view(self, store: Store, run_id: str, base: str, cand: str) -> RunView:
+    def open_store(self) -> StoreReader:
+        """The store for one request, read-only: the UI cannot change a store, and serves one
+        in a folder it may not write. Per request, as sqlite3 objects stay in their thread."""
+        return StoreReader.open(self.store_root)
+
+    def view(self, store: StoreReader, run_id: str, base: str, cand: str) -> RunView:
         """A run's rows, cached until the run grows or is re-scored."""
         run = store.run(run_id)
         version = store.run_version(run.run_id)
@@ -184,8 +190,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._send_html(HTTPStatus.OK, html)
         raise NotFound("no such page")
 
-    def _store(self) -> _StoreCtx:
-        return _StoreCtx(self.server.store_root)
+    def _store(self) -> StoreReader:
+        return self.server.open_store()
 
     def _headers(self, status: int, ctype: str, length: int, extra: dict[str, str]) -> None:
         self.send_response(status)
@@ -238,17 +244,6 @@ class Handler(BaseHTTPRequestHandler):
                 remaining -= len(chunk)
 
 
-class _StoreCtx:
-    def __init__(self, root: Path) -> None:
-        self.store = Store(root)
-
-    def __enter__(self) -> Store:
-        return self.store
-
-    def __exit__(self, *exc: object) -> None:
-        self.store.close()
-
-
 def find_gates(roots: list[Path], depth: int = 2) -> list[Path]:
     """gate.json files in these folders and up to ``depth`` levels below."""
     found: list[Path] = []
@@ -267,7 +262,7 @@ def find_gates(roots: list[Path], depth: int = 2) -> list[Path]:
 def make_server(
     store_root: Path, *, host: str = "127.0.0.1", port: int = 8765, gate_roots: list[Path]
 ) -> UIServer:
-    open_store(store_root).close()  # a missing store is a usage error, up front
+    StoreReader.open(store_root).close()  # a missing store is a usage error, up front
     try:
         return UIServer((host, port), store_root, gate_roots)
     except OSError as exc:
