@@ -1,6 +1,6 @@
 """Size and load time of the HTML report for a run of 2,000 calls.
 
-Builds a synthetic scored store (``callgate.report.synthetic``: hand-built banking calls, half
+Builds a synthetic scored store (``tests/support/synthetic.py``: hand-built banking calls, half
 baseline and half candidate, paired, about a quarter failing with an attributed cause, a tiny FLAC
 track per side and call) and a matching gate.json, writes the report with the default rules
 (100 detail sections, audio inlined up to 5 MB, else linked), then opens it from disk in headless
@@ -25,9 +25,12 @@ from pathlib import Path
 from callgate.gate.model import load_gate
 from callgate.report.browser import CHROMIUM, CHROMIUM_ARGS
 from callgate.report.page import write_report
-from callgate.report.synthetic import build_run
-from callgate.report.synthetic_scores import write_gate
 from callgate.store.db import Store
+
+# The synthetic run is a test fixture, not part of callgate: it lives with the tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support.synthetic import build_run
+from support.synthetic_scores import write_gate
 
 
 def folder_bytes(path: Path | None) -> int:

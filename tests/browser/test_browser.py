@@ -18,10 +18,10 @@ import pytest
 from callgate.gate.model import load_gate
 from callgate.report.browser import CHROMIUM, CHROMIUM_ARGS
 from callgate.report.page import write_report
-from callgate.report.synthetic_scores import write_gate
 from callgate.store.db import Store
 from callgate.web.server import UIServer, make_server
 from report.handmade import EVIL, Hand, make_store
+from support.synthetic_scores import write_gate
 
 SHOTS = Path(__file__).resolve().parents[2] / ".artifacts" / "screenshots"
 

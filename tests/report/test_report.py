@@ -12,10 +12,10 @@ from callgate.errors import UsageError
 from callgate.gate.model import load_gate
 from callgate.report.data import load_run
 from callgate.report.page import write_report
-from callgate.report.synthetic import build_run
-from callgate.report.synthetic_scores import write_gate
 from callgate.store.db import Store
 from report.handmade import EVIL, Hand, gate_check, gate_report, make_store
+from support.synthetic import build_run
+from support.synthetic_scores import write_gate
 
 
 @pytest.fixture

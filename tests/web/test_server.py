@@ -10,11 +10,11 @@ from urllib.parse import quote
 
 import pytest
 
-from callgate.report.synthetic_scores import write_gate
 from callgate.store.blobs import BlobStore
 from callgate.web.blobs import BadRange, parse_range
 from callgate.web.server import UIServer, make_server
 from report.handmade import EVIL, Hand, make_store
+from support.synthetic_scores import write_gate
 
 
 @pytest.fixture(scope="module")

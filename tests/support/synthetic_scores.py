@@ -1,4 +1,4 @@
-"""Scores and gate.json of the synthetic run (:mod:`callgate.report.synthetic`), in the stored
+"""Scores and gate.json of the synthetic run (:mod:`support.synthetic`), in the stored
 formats: the scores as the store's record, the gate as ``callgate gate`` writes it."""
 
 from __future__ import annotations

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from callgate.report.synthetic_scores import RUN_ID, call_scores, gate_doc
 from callgate.speech.audio import Audio
 from callgate.store.blobs import BlobStore
 from callgate.store.db import Store
@@ -30,6 +29,7 @@ from callgate.traces.model import (
     SpeechPiece,
     ToolCallTrace,
 )
+from support.synthetic_scores import RUN_ID, call_scores, gate_doc
 
 # (scenario, caller line, a plausible misrecognition, tool, args, call type)
 SCENARIOS = [
