@@ -6,27 +6,21 @@ relative files and in-page anchors, the web UI its own ``/blob`` and ``/run/.../
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
+from callgate.evaluators.base import Metric
 from callgate.report.diff import diff_html
 from callgate.report.escape import anchor, esc, num
+from callgate.report.metrics import off_threshold, value
 from callgate.report.timeline import timeline_svg
 from callgate.report.tools import tools_table
-from callgate.store.records import CallRow, CallScores
+from callgate.results.table import declared_metrics
+from callgate.store.records import FAIL_METRICS, CallRow, CallScores
 from callgate.traces.model import AudioRef, CallTrace
 
 AudioSrc = Callable[[AudioRef], str | None]
 CallLink = Callable[[str], str | None]
-KEY_METRICS = (
-    "task_completion",
-    "tool_selection_accuracy",
-    "asr_wer",
-    "asr_entity_accuracy",
-    "tts_wer",
-    "ttfa_p50_s",
-    "barge_in_stop_s",
-    "dead_air_max_s",
-)
+Declared = Mapping[str, Metric]  # the evaluators' metrics (results.table.declared_metrics)
 
 
 def status_badges(row: CallRow | None) -> str:
@@ -131,13 +125,11 @@ def call_detail(
     audio_src: AudioSrc,
     call_link: CallLink,
     heading: str = "h3",
+    declared: Declared | None = None,
 ) -> str:
     """The detail section of one call: header, players, timeline, turns, tools, scores."""
     tags = " ".join(f'<span class="tag">{esc(k)}={esc(v)}</span>' for k, v in trace.cohort.items())
-    metrics = scores.metrics if scores else {}
-    key = " &middot; ".join(
-        f"{esc(m)} {num(metrics.get(m))}" for m in KEY_METRICS if metrics.get(m) is not None
-    )
+    key = _thresholds(scores, declared_metrics() if declared is None else declared)
     partner = ""
     if row is not None and row.partner:
         link = call_link(row.partner)
@@ -174,27 +166,53 @@ def call_detail(
     )
 
 
-def failures_table(rows: list[CallRow], call_link: CallLink, *, table_id: str = "failures") -> str:
+def _thresholds(scores: CallScores | None, declared: Declared) -> str:
+    """The metrics that missed their declared pass threshold, whichever evaluator made them."""
+    if scores is None:
+        return ""
+    missed = off_threshold(scores.metrics, declared)
+    if not missed:
+        return "every scored metric within its pass threshold"
+    return "missed: " + " &middot; ".join(f"{esc(m)} {esc(v)}" for m, v in missed)
+
+
+def fail_metric_cells(r: CallRow, declared: Declared) -> str:
+    """The failure rule's metrics of a call, one cell each (header: :data:`FAIL_METRICS`)."""
+    return "".join(f"<td>{esc(value(m, r.metrics.get(m), declared))}</td>" for m in FAIL_METRICS)
+
+
+def missed_names(r: CallRow, declared: Declared) -> str:
+    return ", ".join(m for m, _ in off_threshold(r.metrics, declared))
+
+
+def failures_table(
+    rows: list[CallRow],
+    call_link: CallLink,
+    *,
+    table_id: str = "failures",
+    declared: Declared | None = None,
+) -> str:
     """Failed calls with their cause; the id links to the detail (when there is one)."""
+    declared = declared_metrics() if declared is None else declared
     body = []
     for r in rows:
         link = call_link(r.call_id)
         cid = esc(r.call_id[:12])
         ident = f'<a href="{esc(link)}">{cid}</a>' if link else cid
-        wer = r.metrics.get("asr_wer")
         body.append(
             f'<tr data-variant="{esc(r.variant)}" data-cause="{esc(r.failure_cause or "")}">'
             f'<td class="mono">{ident}</td><td>{esc(r.variant)}</td><td>{esc(r.scenario_id)}</td>'
             f'<td class="mono small">{esc(r.cohort_id)}</td>'
             f"<td>{'yes' if r.regressed else ''}</td><td>{esc(r.failure_cause or '')}</td>"
             f"<td class='small'>{esc(r.cause_reason)}</td>"
-            f"<td>{num(r.metrics.get('task_completion'))}</td>"
-            f"<td>{num(r.metrics.get('tool_selection_accuracy'))}</td><td>{num(wer)}</td></tr>"
+            + fail_metric_cells(r, declared)
+            + f"<td class='small'>{esc(missed_names(r, declared))}</td></tr>"
         )
     return (
         f'<table id="{esc(table_id)}" class="calls"><thead><tr><th>call</th><th>variant</th>'
         "<th>scenario</th><th>cohort</th><th>regressed</th><th>cause</th><th>reason</th>"
-        "<th>task</th><th>tools</th><th>WER</th></tr></thead><tbody>"
+        + "".join(f"<th>{esc(m)}</th>" for m in FAIL_METRICS)
+        + "<th>missed thresholds</th></tr></thead><tbody>"
         + "".join(body)
         + "</tbody></table>"
     )

@@ -6,7 +6,9 @@ from callgate.gate.model import GateReport
 from callgate.report.data import RunView, mean, metric_values, ordered_failures
 from callgate.report.data import quantile as q
 from callgate.report.escape import num, pct
-from callgate.store.records import FAILURE_CAUSES
+from callgate.report.metrics import value
+from callgate.results.table import declared_metrics
+from callgate.store.records import FAIL_METRICS, FAILURE_CAUSES
 
 MAX_LISTED = 10
 
@@ -54,6 +56,7 @@ def markdown_summary(
             lines += [f"{i}. {md(r.message)}" for i, r in enumerate(gate.reasons, 1)] + [""]
         if gate.warnings:
             lines += ["### Warnings", ""] + [f"- {md(w)}" for w in gate.warnings] + [""]
+    declared = declared_metrics()
     rows = []
     for v in view.variants:
         calls = [r for r in view.rows if r.variant == v]
@@ -66,7 +69,7 @@ def markdown_summary(
                 str(len(calls)),
                 f"{failed} ({pct(failed / len(scored) if scored else None)})",
                 str(sum(1 for r in calls if r.regressed)) if v == view.candidate else "",
-                pct(mean(metric_values(calls, "task_completion"))),
+                *(value(m, mean(metric_values(calls, m)), declared) for m in FAIL_METRICS),
                 num(q(ttfa, 0.5)),
                 num(q(ttfa, 0.95)),
             ]
@@ -75,7 +78,7 @@ def markdown_summary(
         lines += ["The run is not scored yet: run `callgate evaluate` first.", ""]
     lines += ["### Calls", ""]
     lines += _table(
-        ["variant", "calls", "failed", "regressed", "task completion", "TTFA p50 s", "p95 s"],
+        ["variant", "calls", "failed", "regressed", *FAIL_METRICS, "TTFA p50 s", "p95 s"],
         rows,
     )
     causes = [

@@ -27,6 +27,7 @@ from callgate.report.sections import (
     summary_table,
     timing_section,
 )
+from callgate.results.table import declared_metrics
 from callgate.store.blobs import BlobStore
 from callgate.store.reader import StoreReader
 
@@ -101,6 +102,7 @@ def render(
     title = f"callgate report: run {run.run_id}"
     left_out = len(failures) - len(detailed)
     table_rows = failures[:MAX_TABLE_ROWS]
+    declared = declared_metrics()  # once: every detail section judges by the same thresholds
     details_html = "".join(
         call_detail(
             view.traces[r.call_id],
@@ -108,6 +110,7 @@ def render(
             r,
             audio_src=audio.src,
             call_link=link,
+            declared=declared,
         )
         for r in detailed
     )
@@ -147,7 +150,7 @@ def render(
         )
         + f". {audio_note}</p>"
         '<input type="search" placeholder="filter the table" data-filter="failures">'
-        + failures_table(table_rows, link)
+        + failures_table(table_rows, link, declared=declared)
         + "</section>"
         f"<h2>Call details</h2>{details_html}</main>"
     )

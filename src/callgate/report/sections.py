@@ -14,8 +14,10 @@ from callgate.report.data import (
     quantile,
 )
 from callgate.report.escape import esc, num, pct
+from callgate.report.metrics import metrics_table, value
 from callgate.report.svg import cdf_chart, forest_plot
-from callgate.store.records import FAILURE_CAUSES, CallRow
+from callgate.results.table import declared_metrics
+from callgate.store.records import FAIL_METRICS, FAILURE_CAUSES, CallRow
 
 CAUSES = FAILURE_CAUSES
 
@@ -94,6 +96,9 @@ def _by_variant(view: RunView) -> dict[str, list[CallRow]]:
 
 
 def summary_table(view: RunView) -> str:
+    """Calls, failures and regressions per variant, the failure rule's metrics and TTFA; every
+    other metric is in :func:`callgate.report.metrics.metrics_table` beside it."""
+    declared = declared_metrics()
     rows = []
     for variant, calls in _by_variant(view).items():
         scored = [r for r in calls if r.failed is not None]
@@ -111,17 +116,20 @@ def summary_table(view: RunView) -> str:
             f"<tr><td><b>{esc(variant)}</b>{role}</td><td>{len(calls)}</td><td>{len(scored)}</td>"
             f"<td>{failed} ({pct(failed / len(scored) if scored else None)})</td>"
             f"<td>{regressed if variant == view.candidate else ''}</td>"
-            f"<td>{pct(mean(metric_values(calls, 'task_completion')))}</td>"
-            f"<td>{pct(mean(metric_values(calls, 'tool_selection_accuracy')))}</td>"
-            f"<td>{num(mean(metric_values(calls, 'asr_wer')))}</td>"
-            f"<td>{num(quantile(ttfa, 0.5))}</td><td>{num(quantile(ttfa, 0.95))}</td></tr>"
+            + "".join(
+                f"<td>{esc(value(m, mean(metric_values(calls, m)), declared))}</td>"
+                for m in FAIL_METRICS
+            )
+            + f"<td>{num(quantile(ttfa, 0.5))}</td><td>{num(quantile(ttfa, 0.95))}</td></tr>"
         )
     return (
         '<table id="summary"><thead><tr><th>variant</th><th>calls</th><th>scored</th>'
-        "<th>failed</th><th>regressed</th><th>task completion</th><th>tool selection</th>"
-        "<th>mean WER</th><th>TTFA p50 s</th><th>TTFA p95 s</th></tr></thead><tbody>"
+        "<th>failed</th><th>regressed</th>"
+        + "".join(f"<th>{esc(m)}</th>" for m in FAIL_METRICS)
+        + "<th>TTFA p50 s</th><th>TTFA p95 s</th></tr></thead><tbody>"
         + "".join(rows)
         + "</tbody></table>"
+        + metrics_table(view, declared)
     )
 
 

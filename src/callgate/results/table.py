@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from typing import Any, Literal
 
-from callgate.evaluators.base import metric_index
+from callgate.evaluators.base import Metric, metric_index
 from callgate.evaluators.suite import load_evaluators
 from callgate.scenarios.model import RESERVED_TAGS
 from callgate.store.reader import StoreReader
@@ -56,9 +57,23 @@ TURN_COLUMNS: list[tuple[str, Dtype]] = [
 _JSON_TURN_FIELDS = {"substitutions", "deletions", "insertions", "entities_missed"}
 
 
-def metric_columns() -> list[str]:
+def declared_metrics() -> dict[str, Metric]:
+    """Every metric the evaluators declare, built-in or from a plugin, in declaration order: the
+    metric columns of the results table, and what the report and UI show and judge by."""
     load_evaluators()
-    return list(metric_index())
+    return metric_index()
+
+
+def metric_columns() -> list[str]:
+    return list(declared_metrics())
+
+
+def ordered_metrics(present: Iterable[str]) -> list[str]:
+    """``present`` metrics in declaration order, then any the evaluators do not declare (an
+    evaluator not installed here, an imported column) by name: shown, never dropped."""
+    names = set(present)
+    declared = [m for m in declared_metrics() if m in names]
+    return declared + sorted(names - set(declared))
 
 
 CALL_COLUMNS: list[str] = [c for c, _ in CALL_ID_COLUMNS]
@@ -94,8 +109,13 @@ def table_row(call: CallRow, metrics: list[str]) -> dict[str, Any]:
 
 
 def call_rows(store: StoreReader, run_id: str) -> Table:
-    metrics = metric_columns()
-    rows = [table_row(call, metrics) for call in store.call_rows(run_id)]
+    """Every declared metric is a column (empty where not scored), then any metric the run's
+    scores hold that no evaluator here declares (a plugin not installed now): never dropped."""
+    calls = store.call_rows(run_id)
+    declared = metric_columns()
+    extra = sorted({m for c in calls for m in c.metrics} - set(declared))
+    metrics = declared + extra
+    rows = [table_row(call, metrics) for call in calls]
     return rows, call_columns(rows, metrics)
 
 

@@ -8,9 +8,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from callgate.gate.model import GateReport
-from callgate.report.calls import call_detail, status_badges
+from callgate.report.calls import call_detail, fail_metric_cells, missed_names, status_badges
 from callgate.report.data import RunView
-from callgate.report.escape import esc, num, url_part
+from callgate.report.escape import esc, url_part
 from callgate.report.page import page
 from callgate.report.sections import (
     attribution_section,
@@ -19,8 +19,9 @@ from callgate.report.sections import (
     summary_table,
     timing_section,
 )
+from callgate.results.table import declared_metrics
 from callgate.store.reader import RunRow
-from callgate.store.records import FAILURE_CAUSES, CallRow, CallScores
+from callgate.store.records import FAIL_METRICS, FAILURE_CAUSES, CallRow, CallScores
 from callgate.traces.model import AudioRef, CallTrace
 from callgate.web.filters import OPS, STATUSES, CallFilter
 
@@ -143,6 +144,7 @@ def filter_form(view: RunView, f: CallFilter, extra: dict[str, str]) -> str:
 
 
 def calls_table(view: RunView, rows: list[CallRow]) -> str:
+    declared = declared_metrics()
     body = []
     for r in rows[:MAX_ROWS]:
         body.append(
@@ -150,9 +152,8 @@ def calls_table(view: RunView, rows: list[CallRow]) -> str:
             f'<a href="{esc(call_href(r.run_id, r.call_id))}">{esc(r.call_id[:12])}</a></td>'
             f"<td>{esc(r.variant)}</td><td>{esc(r.scenario_id)}</td>"
             f'<td class="mono small">{esc(r.cohort_id)}</td><td>{status_badges(r)}</td>'
-            f"<td>{num(r.metrics.get('task_completion'))}</td>"
-            f"<td>{num(r.metrics.get('tool_selection_accuracy'))}</td>"
-            f"<td>{num(r.metrics.get('asr_wer'))}</td><td>{num(r.metrics.get('ttfa_p50_s'))}</td>"
+            + fail_metric_cells(r, declared)
+            + f"<td class='small'>{esc(missed_names(r, declared))}</td>"
             f"<td>{r.duration_s:.1f}</td></tr>"
         )
     more = (
@@ -162,8 +163,9 @@ def calls_table(view: RunView, rows: list[CallRow]) -> str:
     )
     return (
         '<table id="calls" class="calls"><thead><tr><th>call</th><th>variant</th>'
-        "<th>scenario</th><th>cohort</th><th>status</th><th>task</th><th>tools</th><th>WER</th>"
-        "<th>TTFA p50 s</th><th>length s</th></tr></thead><tbody>"
+        "<th>scenario</th><th>cohort</th><th>status</th>"
+        + "".join(f"<th>{esc(m)}</th>" for m in FAIL_METRICS)
+        + "<th>missed thresholds</th><th>length s</th></tr></thead><tbody>"
         + "".join(body)
         + "</tbody></table>"
         + more
