@@ -34,9 +34,9 @@ def off_threshold(
 ) -> list[tuple[str, str]]:
     """(metric, "value (pass >= t)") for each scored metric that misses its declared threshold."""
     out = []
-    for name in ordered_metrics(metrics):
-        m, v = declared.get(name), metrics.get(name)
-        if m is None or v is None or m.passes(v) is not False:
+    for name, m in declared.items():  # only a declared metric has a threshold
+        v = metrics.get(name)
+        if v is None or m.passes(v) is not False:
             continue
         sign = ">=" if m.direction == "higher" else "<="
         out.append(
@@ -48,7 +48,8 @@ def off_threshold(
 def metrics_table(view: RunView, declared: Mapping[str, Metric] | None = None) -> str:
     """Every metric scored in the run: which way is better and its mean per variant."""
     declared = declared_metrics() if declared is None else declared
-    names = ordered_metrics({m for r in view.rows for m, v in r.metrics.items() if v is not None})
+    scored = {m for r in view.rows for m, v in r.metrics.items() if v is not None}
+    names = ordered_metrics(scored, declared)
     if not names:
         return ""
     head = "".join(f"<th>{esc(v)}</th>" for v in view.variants)

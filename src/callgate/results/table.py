@@ -68,12 +68,13 @@ def metric_columns() -> list[str]:
     return list(declared_metrics())
 
 
-def ordered_metrics(present: Iterable[str]) -> list[str]:
+def ordered_metrics(present: Iterable[str], declared: Iterable[str] | None = None) -> list[str]:
     """``present`` metrics in declaration order, then any the evaluators do not declare (an
-    evaluator not installed here, an imported column) by name: shown, never dropped."""
+    evaluator not installed here, an imported column) by name: shown, never dropped.
+    ``declared``: :func:`declared_metrics` when the caller has it already (loading is not free)."""
     names = set(present)
-    declared = [m for m in declared_metrics() if m in names]
-    return declared + sorted(names - set(declared))
+    known = [m for m in (declared_metrics() if declared is None else declared) if m in names]
+    return known + sorted(names - set(known))
 
 
 CALL_COLUMNS: list[str] = [c for c, _ in CALL_ID_COLUMNS]
