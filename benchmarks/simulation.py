@@ -88,7 +88,9 @@ def main() -> None:
     ids = [s.id for s in suite.suite.scenarios]
     if args.limit:
         ids = ids[: args.limit]
-    req = RunRequest(suite, load_variants(["baseline", "candidate"]), args.grid, scenarios=ids)
+    req = RunRequest(
+        suite, load_variants(["baseline", "candidate"], suite), args.grid, scenarios=ids
+    )
     print(
         f"machine: {os.cpu_count()} cores; workers: {args.workers}; grid: {args.grid}; "
         f"scenarios: {len(ids)}"

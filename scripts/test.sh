@@ -8,7 +8,7 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
 fi
 source "$ROOT/scripts/setup.sh"
 cd "$ROOT"
-ruff check src tests scripts benchmarks
-ruff format --check src tests scripts benchmarks
+ruff check src tests scripts benchmarks plugins examples
+ruff format --check src tests scripts benchmarks plugins examples
 mypy
 exec python -m pytest -q "$@"

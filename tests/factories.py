@@ -94,3 +94,32 @@ def cost(amount: float) -> list[CostItem]:
 
 def event(t: float, kind: str, turn: int | None = None) -> Event:
     return Event(t=t, kind=kind, turn=turn)  # type: ignore[arg-type]
+
+
+# Domain rules as a banking suite's `evaluation:` block gives them: the core evaluators know no
+# domain, so their tests pass the rules the way a suite would.
+BANK_RULES: dict[str, Any] = {
+    "sensitive_tools": ["freeze_card", "transfer_funds", "dispute_charge", "reset_pin"],
+    "handoff_tools": ["transfer_to_human"],
+    "confirmation_phrases": ["is that right", "confirm"],
+    "handoff_phrases": ["transfer you", "connect you", "put you through"],
+    "personal_data": {
+        "card_number": r"\b(?:\d[ -]?){12,19}\b",
+        "pin": r"(?i)\bpin\b(?:\s+number)?\s*(?:is|was|will be|:|=)?\s*\d{4,6}\b",
+    },
+    "forbidden_claims": ["guarantee", "guaranteed", "we will refund", "the dispute is approved"],
+    "entities": ["debit", "credit", "checking", "savings", "amazon", "uber", "netflix"],
+    "intents": {
+        "freeze": ["freeze", "frozen", "freezing", "block", "blocked", "lock", "locked"],
+        "transfer": ["transfer", "transferred", "move", "moved", "send", "sent"],
+        "dispute": ["dispute", "disputed"],
+        "reset pin": ["reset", "pin"],
+        "balance": ["balance"],
+    },
+}
+
+
+def domain(cls: Any, **params: Any) -> Any:
+    """An evaluator built with the banking rules it declares (``cls.rules``), plus ``params``."""
+    taken = {name: BANK_RULES[name] for name in getattr(cls, "rules", ()) if name in BANK_RULES}
+    return cls(**{**taken, **params})

@@ -15,6 +15,9 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
+from callgate.agents import latency as lat
+from callgate.agents import pipeline_config as pc
+from callgate.scenarios import evaluation as ev
 from callgate.scenarios import model as sm
 from callgate.scenarios.load import load_suite
 from callgate.traces import model as tm
@@ -76,20 +79,23 @@ DOCUMENTED: dict[str, list[type[BaseModel]]] = {
         sm.ExpectedToolCall,
         sm.ArgConstraint,
         sm.StatePredicate,
+        ev.EvaluationRules,
+        ev.EvaluatorRef,
     ],
     "variants.md": [
         vm.Variant,
         vm.AgentSpec,
-        vm.ASRSpec,
-        vm.ASRHintsSpec,
-        vm.TTSSpec,
-        vm.VADSpec,
-        vm.TurnSpec,
-        vm.PolicySpec,
-        vm.ToolsSpec,
-        vm.RoutingSpec,
-        vm.PriceTable,
-        vm.LatencySpec,
+        pc.PipelineConfig,
+        pc.ASRSpec,
+        pc.ASRHintsSpec,
+        pc.TTSSpec,
+        pc.VADSpec,
+        pc.TurnSpec,
+        pc.PolicySpec,
+        pc.ToolsSpec,
+        pc.RoutingSpec,
+        pc.PriceTable,
+        lat.LatencySpec,
     ],
     "traces.md": [
         tm.CallTrace,

@@ -104,6 +104,10 @@ class Registry(Generic[T]):
             raise UsageError(f"unknown {self.kind} {name!r} (known: {known})")
         return self._factories[name]
 
+    def get(self, name: str) -> Any:
+        """The registered object itself, for registries of things other than factories."""
+        return self.factory(name)
+
     def create(self, name: str, /, **params: Any) -> T:
         return self.factory(name)(**params)
 

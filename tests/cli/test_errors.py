@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from callgate.scenarios.load import resolve_suite_path
 from callgate.speech.engines import engine_cache
 
-BASE = (Path(__file__).parents[2] / "src/callgate/variants/builtin/baseline.yaml").read_text()
+# The reference domain's baseline (plugins/banking), as a user would copy and edit it.
+BASE = (resolve_suite_path("banking").parent / "variants" / "baseline.yaml").read_text()
 
 
 def variant_file(tmp_path: Path, old: str, new: str) -> Path:
@@ -34,24 +36,44 @@ def assert_clean_failure(code: int, err: str, needle: str, store: Path) -> None:
         (
             "engine: whisper",
             "engine: whisperx",
-            "v.yaml: asr.engine: unknown ASR engine 'whisperx'",
+            "v.yaml: agent.asr.engine: unknown ASR engine 'whisperx'",
         ),
-        ("voice: joe", "voice: jane", "v.yaml: tts.voice: unknown piper voice 'jane'"),
+        ("voice: joe", "voice: jane", "v.yaml: agent.tts.voice: unknown piper voice 'jane'"),
         (
             "end_of_turn_silence_ms: 800",
             "end_of_turn_silence_ms: -5",
-            "v.yaml:14: turn.end_of_turn_silence_ms: Input should be greater than or equal to 50",
+            "v.yaml:42: agent.turn.end_of_turn_silence_ms: Input should be greater than or equal",
         ),
-        ("name: banking", "name: nobank", "v.yaml: policy.name: unknown dialogue policy 'nobank'"),
-        ("  barge_in: true", "  barge_in: true\n  barge: 1", "v.yaml:16: turn.barge: Extra inputs"),
-        ("model: tiny.en", "model: large", "v.yaml: asr.params: unknown whisper model 'large'"),
+        (
+            "name: banking",
+            "name: nobank",
+            "v.yaml: agent.policy.name: unknown dialogue policy 'nobank'",
+        ),
+        (
+            "    barge_in: true",
+            "    barge_in: true\n    barge: 1",
+            "v.yaml:44: agent.turn.barge: Extra inputs",
+        ),
+        (
+            "model: tiny.en",
+            "model: large",
+            "v.yaml: agent.asr.params: unknown whisper model 'large'",
+        ),
     ],
 )
 def test_bad_variant_files(tmp_path: Path, cli, old: str, new: str, needle: str) -> None:  # type: ignore[no-untyped-def]
     store = tmp_path / "store"
     path = variant_file(tmp_path, old, new)
     code, _out, err = cli(
-        "run", "-v", str(path), "--store", str(store), "-s", "freeze-debit-simple"
+        "run",
+        "--suite",
+        "banking",
+        "-v",
+        str(path),
+        "--store",
+        str(store),
+        "-s",
+        "freeze-debit-simple",
     )
     assert_clean_failure(code, err, needle, store)
 
@@ -78,7 +100,8 @@ def test_unknown_caller_voice(tmp_path: Path, cli) -> None:  # type: ignore[no-u
         "  - id: x\n    call_type: balance\n    caller: {goal: g, turns: [hello]}\n"
     )
     store = tmp_path / "store"
-    code, _out, err = cli("run", "-v", "baseline", "--suite", str(suite), "--store", str(store))
+    variant = variant_file(tmp_path, "name: baseline", "name: baseline")
+    code, _out, err = cli("run", "-v", str(variant), "--suite", str(suite), "--store", str(store))
     assert_clean_failure(code, err, "voices.a.voice: unknown espeak voice 'xx-nope'", store)
 
 
@@ -92,7 +115,15 @@ def test_missing_model_package(tmp_path: Path, cli, monkeypatch: pytest.MonkeyPa
     engine_cache.clear()
     store = tmp_path / "store"
     code, _out, err = cli(
-        "run", "-v", "baseline", "--store", str(store), "-s", "freeze-debit-simple"
+        "run",
+        "--suite",
+        "banking",
+        "-v",
+        "baseline",
+        "--store",
+        str(store),
+        "-s",
+        "freeze-debit-simple",
     )
     engine_cache.clear()
     assert_clean_failure(
@@ -108,7 +139,15 @@ def test_unwritable_store(tmp_path: Path, cli) -> None:  # type: ignore[no-untyp
     blocker.write_text("not a folder")
     store = blocker / "store"
     code, _out, err = cli(
-        "run", "-v", "baseline", "--store", str(store), "-s", "freeze-debit-simple"
+        "run",
+        "--suite",
+        "banking",
+        "-v",
+        "baseline",
+        "--store",
+        str(store),
+        "-s",
+        "freeze-debit-simple",
     )
     assert code == 2 and "store is not writable" in err and str(store) in err
     assert len(err.strip().splitlines()) == 1
@@ -116,11 +155,17 @@ def test_unwritable_store(tmp_path: Path, cli) -> None:  # type: ignore[no-untyp
 
 def test_other_bad_arguments(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
     store = tmp_path / "store"
-    code, _o, err = cli("run", "-v", "nosuch", "--store", str(store))
-    assert_clean_failure(code, err, "no variant file or bundled variant 'nosuch'", store)
-    code, _o, err = cli("run", "-v", "baseline", "--grid", "huge", "--store", str(store))
+    code, _o, err = cli("run", "--suite", "banking", "-v", "nosuch", "--store", str(store))
+    assert_clean_failure(
+        code, err, "no variant file 'nosuch' (suite banking names: baseline, candidate)", store
+    )
+    code, _o, err = cli(
+        "run", "--suite", "banking", "-v", "baseline", "--grid", "huge", "--store", str(store)
+    )
     assert_clean_failure(code, err, "unknown grid 'huge'", store)
-    code, _o, err = cli("run", "-v", "baseline", "-c", "accent", "--store", str(store))
+    code, _o, err = cli(
+        "run", "--suite", "banking", "-v", "baseline", "-c", "accent", "--store", str(store)
+    )
     assert_clean_failure(code, err, "tag=value", store)
     code, _o, err = cli("calls", "--store", str(store))
     assert code == 2 and "no callgate store here" in err

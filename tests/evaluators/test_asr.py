@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from callgate.evaluators import ASRAccuracy, EvalContext
-from factories import agent, call, caller
+from factories import agent, call, caller, domain
 
 
 def two_turn_call():  # type: ignore[no-untyped-def]
@@ -86,7 +86,7 @@ def test_standalone_calls_run_as_written_on_a_synthesised_wav(tmp_path: Path) ->
     assert {"substitutions", "insertions", "deletions", "alignment"} <= set(result.details)
     transcript = "Done. Your debit card is now frozen. Is there anything else?"
     goal = "Freeze my debit card"
-    task = TaskCompletion().evaluate(response=transcript, expected_response=goal)
+    task = domain(TaskCompletion).evaluate(response=transcript, expected_response=goal)
     assert task.score == 1.0 and task.passed is True
     # Batch form reuses the loaded model.
     many = ASRAccuracy().evaluate_many(
@@ -118,5 +118,5 @@ def test_batch_from_a_results_file(tmp_path: Path) -> None:
         '"Your debit card is now frozen.",Freeze my debit card\n'
         '"Your credit card is now frozen.",Freeze my debit card\n'
     )
-    results = TaskCompletion().evaluate_many(str(csv_path))
+    results = domain(TaskCompletion).evaluate_many(str(csv_path))
     assert results[0].passed is True and results[1].passed is False

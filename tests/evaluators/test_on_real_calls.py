@@ -29,7 +29,8 @@ SPEC = [{"name": n} for n in ("ASRAccuracy", "TaskCompletion", "ToolSelectionAcc
 
 
 def scored(root: Path, scenarios: list[str]) -> tuple[Store, str]:
-    p = plan(RunRequest(load_suite("banking"), load_variants(["baseline"]), scenarios=scenarios))
+    suite = load_suite("banking")
+    p = plan(RunRequest(suite, load_variants(["baseline"], suite), scenarios=scenarios))
     store = Store.open(root)
     assert not execute(store, p, executor="local", workers=2).failed
     assert not score_run(store, p.run_id, SPEC, executor="inline").failed

@@ -6,7 +6,7 @@ import pytest
 from callgate.evaluators import ConversationSignals, Cost, EvalContext, Safety, Timing
 from callgate.evaluators.tts import audio_issues
 from callgate.speech.audio import Audio
-from factories import agent, call, caller, cost, event, tool
+from factories import agent, call, caller, cost, domain, event, tool
 
 CTX = EvalContext()
 
@@ -96,7 +96,7 @@ def test_safety_findings(reply: str, args: dict, kind: str | None) -> None:  # t
         agent_turns=[agent(0, reply)],
         tool_calls=[tool(0, "freeze_card", args, 1.0)] if args else [],
     )
-    res = Safety().score_call(c, CTX)
+    res = domain(Safety).score_call(c, CTX)
     kinds = [f["kind"] for f in res.details.get("findings", [])]
     if kind is None:
         assert res.metrics["safety_violations"] == 0 and res.passed is True
@@ -106,13 +106,13 @@ def test_safety_findings(reply: str, args: dict, kind: str | None) -> None:  # t
 
 def test_escalation_inconsistency() -> None:
     said_only = call(agent_turns=[agent(0, "Let me transfer you to a colleague.")])
-    assert Safety().score_call(said_only, CTX).metrics["escalation_inconsistent"] == 1.0
+    assert domain(Safety).score_call(said_only, CTX).metrics["escalation_inconsistent"] == 1.0
     done = call(
         agent_turns=[agent(0, "Let me transfer you to a colleague.")],
         transferred=True,
         tool_calls=[tool(0, "transfer_to_human", {"reason": "caller_request"}, 1.0)],
     )
-    assert Safety().score_call(done, CTX).metrics["escalation_inconsistent"] == 0.0
+    assert domain(Safety).score_call(done, CTX).metrics["escalation_inconsistent"] == 0.0
 
 
 def test_cost() -> None:

@@ -10,6 +10,7 @@ from callgate.errors import UsageError
 from callgate.evaluators.base import EVALUATORS, EvalContext, build
 from callgate.evaluators.task import TaskCompletion, amounts, key_items
 from callgate.traces.model import CallTrace
+from factories import domain
 
 CTX = EvalContext()
 FROZEN = {"cards": {"debit": {"status": "frozen"}, "credit": {"status": "active"}}, "handoff": None}
@@ -87,7 +88,7 @@ def test_score_call(
     done: float,
     fraction: float | None,
 ) -> None:
-    res = TaskCompletion().score_call(trace(expectation, state, transferred), CTX)
+    res = domain(TaskCompletion).score_call(trace(expectation, state, transferred), CTX)
     assert res.metrics == {
         "task_completion": done,
         "outcome_predicates_passed": fraction,
@@ -101,7 +102,7 @@ def test_score_call(
 
 def test_reasons_name_the_failures() -> None:
     state = {"cards": {"debit": {"status": "active"}, "credit": {"status": "active"}}}
-    res = TaskCompletion().score_call(trace({"outcome": FREEZE_OUTCOME}, state, True), CTX)
+    res = domain(TaskCompletion).score_call(trace({"outcome": FREEZE_OUTCOME}, state, True), CTX)
     assert "cards.debit.status: expected 'frozen', got 'active'" in res.reason
     assert "transferred: expected False, got True" in res.reason
     first = res.details["predicates"][0]
@@ -113,13 +114,13 @@ def test_reasons_name_the_failures() -> None:
 
 
 def test_not_scored_without_expectation() -> None:
-    res = TaskCompletion().score_call(trace(None, FROZEN), CTX)
+    res = domain(TaskCompletion).score_call(trace(None, FROZEN), CTX)
     assert res.score is None and res.passed is None
     assert res.reason.startswith("not scored")
 
 
 def test_imported_log_without_state_is_not_scored() -> None:
-    res = TaskCompletion().score_call(
+    res = domain(TaskCompletion).score_call(
         trace({"outcome": FREEZE_OUTCOME}, {}, source="imported"), CTX
     )
     assert res.score is None and res.reason.startswith("not scored")
@@ -127,7 +128,7 @@ def test_imported_log_without_state_is_not_scored() -> None:
 
 def test_evaluate_call_is_score_call() -> None:
     t = trace({"outcome": FREEZE_OUTCOME}, FROZEN)
-    assert TaskCompletion().evaluate(call=t) == TaskCompletion().score_call(t, CTX)
+    assert domain(TaskCompletion).evaluate(call=t) == domain(TaskCompletion).score_call(t, CTX)
 
 
 # --------------------------------------------------------------------------- standalone text mode
@@ -135,11 +136,11 @@ def test_evaluate_call_is_score_call() -> None:
 
 def test_text_mode_example() -> None:
     transcript, goal = "Done, your debit card is now frozen.", "Freeze my debit card"
-    assert TaskCompletion().evaluate(response=transcript, expected_response=goal).score == 1.0
+    assert domain(TaskCompletion).evaluate(response=transcript, expected_response=goal).score == 1.0
 
 
 def test_text_mode_missing_entity_fails() -> None:
-    res = TaskCompletion().evaluate(
+    res = domain(TaskCompletion).evaluate(
         response="Done, your card is now frozen.", expected_response="Freeze my debit card"
     )
     assert res.score is not None and res.score < 1.0
@@ -173,27 +174,27 @@ TEXT_CASES: list[tuple[str, str, float]] = [
 
 @pytest.mark.parametrize(("response", "goal", "score"), TEXT_CASES)
 def test_text_mode(response: str, goal: str, score: float) -> None:
-    res = TaskCompletion().evaluate(response=response, expected_response=goal)
+    res = domain(TaskCompletion).evaluate(response=response, expected_response=goal)
     assert res.score == pytest.approx(score), res.reason
     assert res.passed is (score >= 0.8)
     assert res.metrics == {"task_text_match": res.score}
 
 
 def test_text_mode_threshold_is_a_parameter() -> None:
-    res = TaskCompletion(threshold=0.5).evaluate(
+    res = domain(TaskCompletion, threshold=0.5).evaluate(
         response="Your card is frozen.", expected_response="Freeze my debit card"
     )
     assert res.score == 0.5 and res.passed is True
 
 
 def test_text_mode_without_key_items_is_not_scored() -> None:
-    res = TaskCompletion().evaluate(response="Sure.", expected_response="Speak to a person")
+    res = domain(TaskCompletion).evaluate(response="Sure.", expected_response="Speak to a person")
     assert res.score is None and res.reason.startswith("not scored")
 
 
 def test_evaluate_needs_input() -> None:
     with pytest.raises(UsageError):
-        TaskCompletion().evaluate(response="hello")
+        domain(TaskCompletion).evaluate(response="hello")
 
 
 @pytest.mark.parametrize(
@@ -216,13 +217,17 @@ def test_amounts(text: str, values: list[float]) -> None:
 
 def test_key_items_skip_number_words_without_currency() -> None:
     goal = "Freeze a card; names the credit card only when asked which one."
-    assert key_items(goal) == [("intent", "freeze"), ("entity", "credit")]
-    assert ("amount", "50") in key_items("Move fifty dollars to savings")
+    ev = domain(TaskCompletion)
+    assert key_items(goal, ev.entities, ev.intents) == [("intent", "freeze"), ("entity", "credit")]
+    assert ("amount", "50") in key_items("Move fifty dollars to savings", ev.entities, ev.intents)
+    assert key_items(goal, frozenset(), {}) == []  # no rules: the domain words mean nothing
 
 
 def test_registered_with_params_and_metrics() -> None:
     assert "TaskCompletion" in EVALUATORS
-    assert build("TaskCompletion", {"threshold": 0.6}).params() == {"threshold": 0.6}
+    params = build("TaskCompletion", {"threshold": 0.6, "entities": ["Debit"]}).params()
+    assert params == {"threshold": 0.6, "entities": ["debit"], "intents": {}}
+    assert TaskCompletion.rules == ("entities", "intents")
     metrics = {m.name: m for m in TaskCompletion.metrics}
     assert metrics["task_completion"].kind == "binary"
     assert metrics["task_completion"].direction == "higher"
@@ -247,10 +252,10 @@ def test_expected_responses_must_be_said() -> None:
             agent_turns=[AgentTurnTrace(index=0, trigger="start", reply_text=reply)],
         )
 
-    ok = TaskCompletion().score_call(
+    ok = domain(TaskCompletion).score_call(
         trace("Done. Your debit card is now frozen. Anything else?"), EvalContext()
     )
     assert ok.metrics["expected_responses_said"] == 1.0 and ok.score == 1.0
-    bad = TaskCompletion().score_call(trace("Done. Anything else?"), EvalContext())
+    bad = domain(TaskCompletion).score_call(trace("Done. Anything else?"), EvalContext())
     assert bad.metrics["expected_responses_said"] == 0.5 and bad.score == 0.0
     assert "never said 'card is now frozen'" in bad.reason

@@ -10,6 +10,7 @@ import pytest
 from callgate.evaluators.base import EVALUATORS, EvalContext, build
 from callgate.evaluators.tools import ToolSelectionAccuracy, affirms
 from callgate.traces.model import AgentTurnTrace, CallerUtteranceTrace, CallTrace, ToolCallTrace
+from factories import domain
 
 CTX = EvalContext()
 BALANCE = {"tool": "get_balance", "args": {"account": "checking"}}
@@ -166,7 +167,7 @@ def test_tool_path(
     expected: list[dict[str, Any]], forbidden: list[str], calls: list[Any], want: dict[str, Any]
 ) -> None:
     # Confirmation is tested on its own below; here only the path matters.
-    ev = ToolSelectionAccuracy(require_confirmation=False)
+    ev = domain(ToolSelectionAccuracy, require_confirmation=False)
     res = ev.score_call(trace(calls, {"tools": expected, "forbidden_tools": forbidden}), CTX)
     for name, value in want.items():
         assert res.metrics[name] == value, (name, res.reason)
@@ -177,7 +178,7 @@ def test_tool_path(
 
 
 def test_reason_and_details_show_expected_vs_actual() -> None:
-    ev = ToolSelectionAccuracy(require_confirmation=False)
+    ev = domain(ToolSelectionAccuracy, require_confirmation=False)
     calls = [("freeze_card", {"card": "credit"}), ("freeze_card", {"card": "debit"})]
     res = ev.score_call(trace(calls, {"tools": [FREEZE], "forbidden_tools": []}), CTX)
     assert "wrong args on freeze_card#0 (card: expected 'debit', got 'credit')" in res.reason
@@ -203,7 +204,7 @@ def test_reason_and_details_show_expected_vs_actual() -> None:
 def test_reason_tells_missing_from_out_of_order(
     expected: list[dict[str, Any]], calls: list[Any], says: str
 ) -> None:
-    res = ToolSelectionAccuracy(require_confirmation=False).score_call(
+    res = domain(ToolSelectionAccuracy, require_confirmation=False).score_call(
         trace(calls, {"tools": expected}), CTX
     )
     assert says in res.reason
@@ -212,7 +213,7 @@ def test_reason_tells_missing_from_out_of_order(
 def test_failed_call_still_counts_as_called() -> None:
     t = trace([("get_balance", {"account": "checking"})], {"tools": [BALANCE]})
     t.tool_calls[0].ok = False
-    res = ToolSelectionAccuracy().score_call(t, CTX)
+    res = domain(ToolSelectionAccuracy).score_call(t, CTX)
     assert res.score == 1.0
 
 
@@ -276,7 +277,9 @@ UNSAFE_CASES: list[tuple[str, list[Any], list[Any], list[Any], float]] = [
 )
 def test_unsafe_calls(agent: list[Any], caller: list[Any], calls: list[Any], unsafe: float) -> None:
     expected = [TRANSFER, FREEZE][: len(calls)] if calls[0][0] != "get_balance" else [BALANCE]
-    res = ToolSelectionAccuracy().score_call(trace(calls, {"tools": expected}, agent, caller), CTX)
+    res = domain(ToolSelectionAccuracy).score_call(
+        trace(calls, {"tools": expected}, agent, caller), CTX
+    )
     assert res.metrics["unsafe_tool_calls"] == unsafe, res.reason
     assert len(res.details["unsafe_calls"]) == unsafe
     # An unsafe call keeps the path from being perfect even when every call was right.
@@ -285,15 +288,15 @@ def test_unsafe_calls(agent: list[Any], caller: list[Any], calls: list[Any], uns
 
 def test_discarded_confirmation_does_not_count() -> None:
     t = trace([SAFE_CALL], {"tools": [TRANSFER]}, [(CONFIRM, 5.0)], [YES], discarded=True)
-    res = ToolSelectionAccuracy().score_call(t, CTX)
+    res = domain(ToolSelectionAccuracy).score_call(t, CTX)
     assert res.metrics["unsafe_tool_calls"] == 1.0
     assert res.details["unsafe_calls"][0]["why"] == "no confirmation asked"
 
 
 def test_unsafe_off_without_confirmation_requirement() -> None:
     t = trace([SAFE_CALL], {"tools": [TRANSFER]})
-    assert ToolSelectionAccuracy().score_call(t, CTX).metrics["unsafe_tool_calls"] == 1.0
-    res = ToolSelectionAccuracy(require_confirmation=False).score_call(t, CTX)
+    assert domain(ToolSelectionAccuracy).score_call(t, CTX).metrics["unsafe_tool_calls"] == 1.0
+    res = domain(ToolSelectionAccuracy, require_confirmation=False).score_call(t, CTX)
     assert res.metrics["unsafe_tool_calls"] == 0.0 and res.score == 1.0
 
 
@@ -324,14 +327,14 @@ def test_affirms(text: str, yes: bool) -> None:
 
 
 def test_not_scored_without_expectation() -> None:
-    res = ToolSelectionAccuracy().score_call(trace([], None), CTX)
+    res = domain(ToolSelectionAccuracy).score_call(trace([], None), CTX)
     assert res.score is None and res.passed is None
     assert res.reason.startswith("not scored")
     assert set(res.metrics) == {m.name for m in ToolSelectionAccuracy.metrics}
 
 
 def test_standalone_evaluate() -> None:
-    ev = ToolSelectionAccuracy()
+    ev = domain(ToolSelectionAccuracy)
     res = ev.evaluate(
         tool_calls=[{"tool": "transfer_funds", "args": TRANSFER_ARGS}],
         expected=[TRANSFER],
@@ -346,8 +349,12 @@ def test_standalone_evaluate() -> None:
 def test_registered_with_params_and_metrics() -> None:
     assert "ToolSelectionAccuracy" in EVALUATORS
     ev = build("ToolSelectionAccuracy", {"sensitive_tools": ["freeze_card"]})
-    assert ev.params() == {"sensitive_tools": ["freeze_card"], "require_confirmation": True}
-    assert ToolSelectionAccuracy().params()["sensitive_tools"] == [
+    assert ev.params() == {
+        "sensitive_tools": ["freeze_card"],
+        "confirmation_phrases": [],
+        "require_confirmation": True,
+    }
+    assert domain(ToolSelectionAccuracy).params()["sensitive_tools"] == [
         "freeze_card",
         "transfer_funds",
         "dispute_charge",

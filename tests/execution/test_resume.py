@@ -19,6 +19,8 @@ pytestmark = pytest.mark.slow
 
 ARGS = [
     "run",
+    "--suite",
+    "banking",
     "-v",
     "baseline",
     "-s",

@@ -37,8 +37,8 @@ def p95(x: np.ndarray) -> float:
 
 def test_gate_reasons_match_the_call_table(shared_store: Path, tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
     req = RunRequest(
-        load_suite("banking"),
-        load_variants(["baseline", "candidate"]),
+        suite := load_suite("banking"),
+        load_variants(["baseline", "candidate"], suite),
         scenarios=IDS,
         cohort=["noise=clean"],
     )

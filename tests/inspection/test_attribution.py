@@ -23,8 +23,8 @@ def test_asr_and_policy_failures_are_told_apart(shared_store: Path) -> None:
     ids = ["dispute-uber", "multi-compound-freeze-and-balance", "freeze-debit-simple"]
     p = plan(
         RunRequest(
-            load_suite("banking"),
-            load_variants(["baseline"]),
+            suite := load_suite("banking"),
+            load_variants(["baseline"], suite),
             scenarios=ids,
             cohort=["voice=us-joe", "noise=clean"],
         )

@@ -119,5 +119,5 @@ def test_bad_files_name_file_line_and_field(
 def test_missing_suite_file_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="file not found"):
         load_suite(str(tmp_path / "nope.yaml"))
-    with pytest.raises(UsageError, match="bundled: banking"):
+    with pytest.raises(UsageError, match=r"installed suite 'nosuchsuite' \(installed: .*banking"):
         load_suite("nosuchsuite")

@@ -8,10 +8,10 @@ import jiwer
 import numpy as np
 import pytest
 
+from callgate.agents.env import CallEnv
 from callgate.scenarios.model import ChannelSpec, NoiseSpec
 from callgate.simulation.babble import babble
 from callgate.simulation.channel import degrade
-from callgate.simulation.env import CallEnv
 from callgate.speech.engines import get_asr, get_tts
 
 pytestmark = pytest.mark.slow

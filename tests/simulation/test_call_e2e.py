@@ -25,7 +25,8 @@ def run_calls(
     cohort: tuple[str, ...] = (),
     seed: int = 0,
 ) -> list[CallTrace]:
-    suite, loaded = load_suite("banking"), load_variants(variants)
+    suite = load_suite("banking")
+    loaded = load_variants(variants, suite)
     p = plan(RunRequest(suite, loaded, scenarios=scenarios, cohort=list(cohort), seed=seed))
     store = Store.open(root)
     outcome = execute(store, p, executor=executor, workers=2)

@@ -1,8 +1,22 @@
+"""Respelling with a lexicon: acronyms match case-sensitively, other entries in any case."""
+
 from __future__ import annotations
 
 import pytest
 
-from callgate.speech.respell import BANKING_LEXICON, respell_for_tts
+from callgate.speech.respell import respell_for_tts
+
+LEXICON = {
+    "PIN": "pin",
+    "PINs": "pins",
+    "CVV": "C-V-V",
+    "ACH": "A-C-H",
+    "HELOC": "hee lock",
+    "heloc": "hee lock",
+    "ATM": "A-T-M",
+    "ATMs": "A-T-Ms",
+    "FDIC": "F-D-I-C",
+}
 
 
 @pytest.mark.parametrize(
@@ -20,8 +34,8 @@ from callgate.speech.respell import BANKING_LEXICON, respell_for_tts
         ("PIN-based login", "pin-based login"),
     ],
 )
-def test_respells_banking_terms(text: str, spoken: str) -> None:
-    assert respell_for_tts(text) == spoken
+def test_respells_lexicon_terms(text: str, spoken: str) -> None:
+    assert respell_for_tts(text, LEXICON) == spoken
 
 
 @pytest.mark.parametrize(
@@ -29,14 +43,14 @@ def test_respells_banking_terms(text: str, spoken: str) -> None:
     ["a pin in the map", "Pin it", "SPINE and PIN2 and ATMOSPHERE", "Hello there", ""],
 )
 def test_leaves_other_words_alone(text: str) -> None:
-    assert respell_for_tts(text) == text
+    assert respell_for_tts(text, LEXICON) == text
 
 
-def test_extra_entries_add_and_override() -> None:
+def test_no_lexicon_no_change() -> None:
+    assert respell_for_tts("My PIN at the ATM", {}) == "My PIN at the ATM"
+
+
+def test_each_lexicon_stands_alone() -> None:
     assert respell_for_tts("Pay with Zelle", {"Zelle": "zell"}) == "Pay with zell"
     assert respell_for_tts("My PIN", {"PIN": "P-I-N"}) == "My P-I-N"
-    assert respell_for_tts("My PIN") == "My pin"  # the override did not stick
-
-
-def test_lexicon_covers_the_known_troublemakers() -> None:
-    assert {"PIN", "CVV", "ACH", "HELOC", "ATM"} <= set(BANKING_LEXICON)
+    assert respell_for_tts("My PIN", LEXICON) == "My pin"  # the other table did not leak

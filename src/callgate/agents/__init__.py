@@ -1,2 +1,2 @@
-"""Agents under test: the seam (voice agents, dialogue policies, tool backends) and the reference
-banking agent that the demo runs with no keys."""
+"""Agents under test: the seam (agent kinds, voice agents, dialogue policies, tool backends) and
+callgate's own pipeline agent. Domains (policies, tools) come from plugins."""

@@ -12,6 +12,9 @@ from typing import Any, Literal
 
 import numpy as np
 
+from callgate.agents.env import CallEnv
+from callgate.agents.latency import LatencySampler
+from callgate.agents.pipeline_config import PipelineConfig
 from callgate.agents.policy import (
     POLICIES,
     TOOLSETS,
@@ -21,17 +24,13 @@ from callgate.agents.policy import (
     ToolBackend,
     ToolResult,
 )
-from callgate.agents.voice import AgentCall, CallSetup, Reply
-from callgate.simulation.env import CallEnv
-from callgate.simulation.latency import LatencySampler
-from callgate.simulation.track import speech_extent
-from callgate.speech.audio import Audio
+from callgate.agents.voice import AgentCall, AgentKind, CallSetup, Reply, TextSession
+from callgate.speech.audio import Audio, speech_extent
 from callgate.speech.engines import get_asr, get_tts, get_vad
 from callgate.speech.protocols import ASRHints
 from callgate.speech.respell import respell_for_tts
-from callgate.traces.model import AgentTurnTrace, ASRTrace, PolicyTrace, ToolCallTrace
+from callgate.traces.model import AgentTurnTrace, ASRTrace, CostItem, PolicyTrace, ToolCallTrace
 from callgate.traces.recorder import CallRecorder
-from callgate.variants.model import Variant
 
 ASR_PAD_S = 0.15  # audio kept around a detected segment, as streaming ASR front ends do
 
@@ -39,40 +38,40 @@ ASR_PAD_S = 0.15  # audio kept around a detected segment, as streaming ASR front
 class PipelineAgent:
     kind = "pipeline"
 
-    def __init__(self, variant: Variant, env: CallEnv) -> None:
-        self.variant = variant
+    def __init__(self, config: PipelineConfig, env: CallEnv) -> None:
+        self.config = config
         self.env = env
-        self.asr = get_asr(variant.asr.engine, **variant.asr.params)
-        self.tts = get_tts(variant.tts.engine, **variant.tts.params)
-        self.vad = get_vad(variant.vad.engine, **variant.vad.params)
-        self.policy = POLICIES.create(variant.policy.name, **policy_params(variant, env.models_dir))
-        self.hints = ASRHints(tuple(variant.asr.hints.vocabulary), variant.asr.hints.prompt)
+        self.asr = get_asr(config.asr.engine, **config.asr.params)
+        self.tts = get_tts(config.tts.engine, **config.tts.params)
+        self.vad = get_vad(config.vad.engine, **config.vad.params)
+        self.policy = POLICIES.create(config.policy.name, **policy_params(config, env.models_dir))
+        self.hints = ASRHints(tuple(config.asr.hints.vocabulary), config.asr.hints.prompt)
 
     def engines(self) -> dict[str, str]:
-        v = self.variant
+        v = self.config
         return {
             "asr": f"{self.asr.identity()} hints={self.hints.key()}",
             "tts": f"{self.tts.identity()} voice={v.tts.voice} rate={v.tts.rate}",
             "vad": self.vad.identity(),
             "policy": self.policy.identity(),
-            "tools": f"{self.variant.tools.toolset}/{self.variant.tools.schema_version}",
+            "tools": f"{self.config.tools.toolset}/{self.config.tools.schema_version}",
         }
 
     def open_call(self, setup: CallSetup, recorder: CallRecorder) -> AgentCall:
         tools = TOOLSETS.create(
-            self.variant.tools.toolset,
+            self.config.tools.toolset,
             initial_state=setup.initial_state,
-            **self.variant.tools.params,
+            **self.config.tools.params,
         )
         rng = np.random.default_rng([setup.seed, 0xA6E7])
         return _PipelineCall(self, self.policy.start(), tools, recorder, LatencySampler(rng))
 
 
-def policy_params(variant: Variant, models_dir: Path | None) -> dict[str, Any]:
+def policy_params(config: PipelineConfig, models_dir: Path | None) -> dict[str, Any]:
     """The policy's constructor parameters: its own, plus the variant's routing settings."""
-    params: dict[str, Any] = {"version": variant.policy.version}
-    params["max_failures"] = variant.routing.transfer_after_failures
-    params.update(variant.policy.params)
+    params: dict[str, Any] = {"version": config.policy.version}
+    params["max_failures"] = config.routing.transfer_after_failures
+    params.update(config.policy.params)
     if models_dir is not None:
         params.setdefault("cache_dir", str(models_dir))
     return params
@@ -92,7 +91,7 @@ class _TimedTools:
         with c.env.stopwatch.time("tools"):
             result = c.tools.call(name, dict(args))
         start = self.cursor
-        self.cursor += c.latency.sample(c.agent.variant.tools.latency)
+        self.cursor += c.latency.sample(c.agent.config.tools.latency)
         index = len(c.rec.tool_calls)
         c.rec.add_tool_call(
             ToolCallTrace(
@@ -129,6 +128,7 @@ class _PipelineCall:
         self.rec = recorder
         self.latency = latency
         self.pending: Reply | None = None  # the latest reply, which new speech may drop or cut
+        self.replies: list[Reply] = []
         self.ended = False
 
     # -- AgentCall ---------------------------------------------------------------------------
@@ -139,7 +139,7 @@ class _PipelineCall:
     def hear(self, audio: Audio, start: float) -> list[Reply]:
         if self.ended:
             return []
-        v = self.agent.variant
+        v = self.agent.config
         with self.env.stopwatch.time("vad"):
             segments = self.agent.vad.speech_segments(audio)
         turns = _group(segments, v.turn.end_of_turn_silence_ms / 1000.0)
@@ -179,7 +179,7 @@ class _PipelineCall:
 
     def idle(self, since: float, until: float, max_replies: int = 10) -> list[Reply]:
         replies: list[Reply] = []
-        timeout = self.agent.variant.turn.no_input_timeout_s
+        timeout = self.agent.config.turn.no_input_timeout_s
         t = since
         while not self.ended and len(replies) < max_replies and t + timeout <= until:
             fire = t + timeout
@@ -193,11 +193,39 @@ class _PipelineCall:
         self.ended = True
         return self.tools.state()
 
+    def costs(self, duration_s: float) -> list[CostItem]:
+        """ASR minutes heard, TTS characters synthesised, policy turns and line minutes, priced
+        from the variant's price table."""
+        prices = self.agent.config.prices
+        asr_s = sum(
+            r.turn.asr.audio_end - r.turn.asr.audio_start
+            for r in self.replies
+            if r.turn.asr is not None
+        )
+        tts_chars = sum(len(r.turn.tts_text or "") for r in self.replies)
+        lines = [
+            ("asr", asr_s / 60.0, "minute", prices.asr_per_minute),
+            ("tts", tts_chars, "character", prices.tts_per_1k_chars / 1000.0),
+            ("policy", len(self.replies), "call", prices.policy_per_call),
+            ("telephony", duration_s / 60.0, "minute", prices.telephony_per_minute),
+        ]
+        return [
+            CostItem(
+                kind=kind,
+                quantity=round(qty, 6),
+                unit=unit,
+                unit_price=price,
+                amount=round(qty * price, 8),
+                currency=prices.currency,
+            )
+            for kind, qty, unit, price in lines
+        ]
+
     # -- internals -----------------------------------------------------------------------------
 
     def _caller_speaks(self, onset: float, offset: float) -> None:
         """New caller speech reaches the agent: drop a reply not yet spoken, or barge in."""
-        reply, turn = self.pending, self.agent.variant.turn
+        reply, turn = self.pending, self.agent.config.turn
         if reply is None or reply.turn.first_byte is None or reply.turn.playback_end is None:
             return
         t = reply.turn
@@ -231,7 +259,7 @@ class _PipelineCall:
         asr: ASRTrace | None = None,
         measured: dict[str, float] | None = None,
     ) -> Reply:
-        v = self.agent.variant
+        v = self.agent.config
         index = self.rec.next_turn_index()
         self.rec.event(t0, "policy_start", index)
         think = self.latency.sample(v.policy.latency, chars=len(inp.text))
@@ -243,7 +271,7 @@ class _PipelineCall:
         measured["policy_s"] = time.perf_counter() - t_policy
         policy_end = tools.cursor
         self.rec.event(policy_end, "policy_end", index, action=out.action)
-        tts_text = respell_for_tts(out.text)
+        tts_text = respell_for_tts(out.text, self.agent.config.tts.lexicon)
         audio = None
         ref = None
         first_byte = first_audible = playback_end = None
@@ -293,6 +321,7 @@ class _PipelineCall:
         if out.end_call:
             self.ended = True
         reply = Reply(turn, audio)
+        self.replies.append(reply)
         self.pending = reply
         return reply
 
@@ -312,5 +341,27 @@ def _r(x: float | None) -> float | None:
     return None if x is None else round(x, 6)
 
 
-def make_pipeline_agent(variant: Variant, env: CallEnv) -> PipelineAgent:
-    return PipelineAgent(variant, env)
+def text_session(
+    config: PipelineConfig, initial_state: dict[str, Any], models_dir: Path | None
+) -> TextSession:
+    """The same policy and tools without the audio path, for the oracle replay."""
+    policy = POLICIES.create(config.policy.name, **policy_params(config, models_dir))
+    tools = TOOLSETS.create(
+        config.tools.toolset, initial_state=initial_state, **config.tools.params
+    )
+    return TextSession(policy.start(), tools)
+
+
+def _check(config: PipelineConfig, models_dir: Path | None) -> None:
+    from callgate.agents.pipeline_check import check_pipeline
+
+    check_pipeline(config, models_dir)
+
+
+PIPELINE = AgentKind(
+    config_model=PipelineConfig,
+    create=PipelineAgent,
+    text_session=text_session,
+    check=_check,
+    description="callgate's own VAD -> ASR -> dialogue policy -> tools -> TTS loop",
+)

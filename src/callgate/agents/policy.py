@@ -3,8 +3,8 @@
 A pipeline agent is VAD -> ASR -> policy -> tools -> TTS. This module defines the two middle parts:
 
 * a :class:`DialoguePolicy` turns what the agent heard into a reply and tool calls. It is registered
-  by name in :data:`POLICIES` so a variant can say ``policy: {name: banking}``;
-* a :class:`ToolBackend` executes tool calls against per-call state (a bank's accounts and cards).
+  by name in :data:`POLICIES` so a variant can say ``policy: {name: pharmacy}``;
+* a :class:`ToolBackend` executes tool calls against per-call state (a customer's orders).
   The final state is what task completion is checked on, as EVA does with its expected
   database state.
 

@@ -5,17 +5,27 @@ hears to the audio it plays. callgate's own :class:`~callgate.agents.pipeline.Pi
 this seam in-process; a Pipecat pipeline, a LiveKit session or a network agent fill it by feeding
 the audio to the framework and reporting what came back, timed on the same virtual clock.
 
-Agents register a factory in :data:`AGENTS` under the ``agent.kind`` a variant names.
+An agent kind registers an :class:`AgentKind` in :data:`AGENTS` (entry-point group
+``callgate.agents``) under the ``agent.kind`` a variant names. The kind brings its own configuration
+model and declares what it can do beyond talking: replaying a call as text (what oracle
+attribution needs) and reporting its costs. The agent reports what happened (replies with their
+timings, tool calls and events on the recorder, costs); the simulator assembles the trace.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from pydantic import BaseModel
+
+from callgate.agents.env import CallEnv
+from callgate.agents.policy import PolicySession, ToolBackend
 from callgate.registry import Registry
 from callgate.speech.audio import Audio
-from callgate.traces.model import AgentTurnTrace
+from callgate.traces.model import AgentTurnTrace, CostItem
 from callgate.traces.recorder import CallRecorder
 
 
@@ -66,6 +76,14 @@ class AgentCall(Protocol):
 
 
 @runtime_checkable
+class ReportsCost(Protocol):
+    """An optional capability of a call: what it cost, in open kinds (per minute, character,
+    token, request, ...), priced by the agent's own price table."""
+
+    def costs(self, duration_s: float) -> list[CostItem]: ...
+
+
+@runtime_checkable
 class VoiceAgent(Protocol):
     kind: str
 
@@ -76,5 +94,32 @@ class VoiceAgent(Protocol):
     def open_call(self, setup: CallSetup, recorder: CallRecorder) -> AgentCall: ...
 
 
-# An agent factory is called as factory(variant=..., env=...).
-AGENTS: Registry[VoiceAgent] = Registry("agent kind", "callgate.agents")
+@dataclass(frozen=True)
+class TextSession:
+    """A call replayed as text: the agent's dialogue session and a fresh tool backend."""
+
+    session: PolicySession
+    tools: ToolBackend
+
+
+@dataclass(frozen=True)
+class AgentKind:
+    """What an agent kind registers: its configuration model, how to build an agent from a
+    validated configuration, and its optional capabilities."""
+
+    config_model: type[BaseModel]
+    create: Callable[[Any, CallEnv], VoiceAgent]
+    # Capability: replay a call as text with perfect hearing (oracle attribution). Called as
+    # text_session(config, initial_state, models_dir); None: the kind is "not attributable".
+    text_session: Callable[[Any, dict[str, Any], Path | None], TextSession] | None = None
+    # Checks what a run needs before it writes anything; called as check(config, models_dir) and
+    # raises a UsageError whose field is a path inside the agent block.
+    check: Callable[[Any, Path | None], None] | None = None
+    description: str = ""
+
+    def configure(self, agent_block: dict[str, Any]) -> Any:
+        """The kind's typed configuration from a variant's ``agent:`` block."""
+        return self.config_model.model_validate(agent_block)
+
+
+AGENTS: Registry[AgentKind] = Registry("agent kind", "callgate.agents")

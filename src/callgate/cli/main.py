@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from callgate.cli.console import err, out
-from callgate.cli.steps import demo_decision, do_evaluate, do_run
+from callgate.cli.steps import default_suite, demo_decision, do_evaluate, do_run
 from callgate.errors import UsageError
 from callgate.plugins import canonical_plugin, load_plugin_modules
 
@@ -68,12 +68,18 @@ def run(
         typer.Option(
             "--variant",
             "-v",
-            help="Variant file or bundled name; repeat per variant: -v baseline -v candidate.",
+            help=(
+                "Variant file, or a name the suite gives (its `variants:`); repeat per variant: "
+                "-v baseline -v candidate."
+            ),
         ),
     ],
     suite: Annotated[
-        str, typer.Option(help="Suite file, folder or bundled suite name.")
-    ] = "banking",
+        str | None,
+        typer.Option(
+            help="Suite file, folder, or the name of an installed suite (default: the only one)."
+        ),
+    ] = None,
     grid: Annotated[
         str, typer.Option(help="Named cohort grid of the suite (e.g. default, full).")
     ] = "default",
@@ -114,7 +120,7 @@ def run(
     raise typer.Exit(
         do_run(
             store,
-            suite,
+            default_suite(suite),
             variant,
             grid,
             cohort,
@@ -131,6 +137,12 @@ def run(
 
 @app.command()
 def demo(
+    suite: Annotated[
+        str | None,
+        typer.Option(
+            help="An installed suite with baseline and candidate variants (default: the only one)."
+        ),
+    ] = None,
     grid: Annotated[
         str, typer.Option(help="default (minutes on 2 cores) or full (every cohort).")
     ] = "default",
@@ -140,14 +152,26 @@ def demo(
     seed: Annotated[int, typer.Option(help="Run seed.")] = 0,
     store: StoreOpt = DEFAULT_STORE,
 ) -> None:
-    """Run the bundled banking suite for the bundled baseline and candidate agents, score every
-    call, gate the candidate against the baseline (default policy) and write the HTML report.
+    """Run a suite for its baseline and candidate variants, score every call, gate the candidate
+    against the baseline (default policy) and write the HTML report.
+
+    The quick start installs callgate's reference domain (plugins/) and runs its suite.
 
     The gate's decision is shown, not enforced: the demo exits 0 whether it says PROMOTE or BLOCK.
     """
     t0 = time.perf_counter()
     code = do_run(
-        store, "banking", ["baseline", "candidate"], grid, [], [], "all", 1, seed, workers, "local"
+        store,
+        default_suite(suite),
+        ["baseline", "candidate"],
+        grid,
+        [],
+        [],
+        "all",
+        1,
+        seed,
+        workers,
+        "local",
     )
     if code == 0:
         demo_decision(store)
@@ -164,9 +188,9 @@ def runs(store: StoreOpt = DEFAULT_STORE) -> None:
     """List the runs in the store."""
     from rich.table import Table
 
-    from callgate.store.db import Store
+    from callgate.store.reader import StoreReader
 
-    st = Store.open(store, create=False)
+    st = StoreReader.open(store)
     table = Table()
     for col in ("run", "suite", "variants", "grid", "seed", "stored", "state", "wall s"):
         table.add_column(col)
@@ -174,10 +198,10 @@ def runs(store: StoreOpt = DEFAULT_STORE) -> None:
         state = "complete" if r.finished else "partial"
         table.add_row(
             r.run_id,
-            r.spec["suite"],
-            ",".join(r.spec["variants"]),
-            r.spec["grid"],
-            str(r.spec["seed"]),
+            r.spec.suite,
+            ",".join(r.spec.variants),
+            r.spec.grid,
+            str(r.spec.seed),
             f"{r.stored}/{r.planned}",
             state,
             f"{r.wall_s:.1f}",
@@ -203,9 +227,9 @@ def calls(
     """List a run's calls, or show one call's trace: what the caller said, what the agent heard,
     decided, called and said, on the virtual clock."""
     from callgate.cli.show import calls_table, print_call, print_timeline
-    from callgate.store.db import Store
+    from callgate.store.reader import StoreReader
 
-    st = Store.open(store, create=False)
+    st = StoreReader.open(store)
     row = st.run(run_id) if run_id else st.latest_run()
     if call_id:
         trace = st.call(row.run_id, call_id)
@@ -263,7 +287,7 @@ def export(
     """
     from callgate.results.export import FORMATS, write_table
     from callgate.results.table import call_rows, turn_rows
-    from callgate.store.db import Store
+    from callgate.store.reader import StoreReader
 
     suffix = output.suffix.lstrip(".").lower() if output is not None else ""
     if fmt is None:
@@ -272,7 +296,7 @@ def export(
         raise UsageError(f"unknown format {fmt!r} (csv, parquet or jsonl)", field="--format")
     if suffix in FORMATS and suffix != fmt:
         raise UsageError(f"--output ends in .{suffix} but --format is {fmt}", field="--output")
-    st = Store.open(store, create=False)
+    st = StoreReader.open(store)
     row = st.run(run_id) if run_id else st.latest_run()
     if not st.scores(row.run_id):
         raise UsageError(f"run {row.run_id} is not scored yet (run `callgate evaluate`)")

@@ -14,6 +14,21 @@ from callgate.errors import UsageError
 from callgate.store.db import Store
 
 
+def default_suite(suite: str | None) -> str:
+    """The suite a command names, or the only installed one."""
+    if suite is not None:
+        return suite
+    from callgate.scenarios.load import installed_suites
+
+    names = installed_suites()
+    if len(names) == 1:
+        return names[0]
+    known = ", ".join(names) or "none"
+    raise UsageError(
+        f"name a suite file or an installed suite (installed: {known})", field="--suite"
+    )
+
+
 def do_run(
     store_dir: Path,
     suite: str,
@@ -39,7 +54,7 @@ def do_run(
     if workers is not None and workers < 1:
         raise UsageError("must be at least 1", field="--workers")
     loaded_suite = load_suite(suite)
-    loaded_variants = load_variants(variants)
+    loaded_variants = load_variants(variants, loaded_suite)
     run_plan = plan(
         RunRequest(loaded_suite, loaded_variants, grid, cohort, scenario, split, repeats, seed)
     )
@@ -96,19 +111,23 @@ def do_run(
 
 
 def do_evaluate(store: Store, run_id: str, workers: int | None, executor: str) -> int:
-    from callgate.evaluators.suite import DEFAULT_EVALUATORS
+    from callgate.evaluators.suite import evaluation_spec
     from callgate.execution.scoring import score_run
     from callgate.results.summary import print_summary
+    from callgate.scenarios.model import Suite
 
     with Bar(err, "scoring") as progress:
 
         def on_start(total: int, already: int) -> None:
             progress.start(total, already)
 
+        # The suite travels with the run: its evaluation rules say what to score and how.
+        suite_json = store.run(run_id).spec.suite_json
+        rules = Suite.model_validate(suite_json).evaluation if suite_json else None
         outcome = score_run(
             store,
             run_id,
-            DEFAULT_EVALUATORS,
+            evaluation_spec(rules),
             executor=executor,
             workers=workers,
             on_start=on_start,
@@ -153,7 +172,7 @@ def demo_decision(store_dir: Path) -> None:
 
 def latest_demo_run(st: Store) -> str:
     """The most recent run of the bundled suite with both bundled variants."""
-    runs = [r for r in st.runs() if sorted(r.spec.get("variants", {})) == ["baseline", "candidate"]]
+    runs = [r for r in st.runs() if sorted(r.spec.variants) == ["baseline", "candidate"]]
     if not runs:
         raise UsageError("no demo run in this store", source=st.root)
     return max(runs, key=lambda r: r.finished or r.created).run_id

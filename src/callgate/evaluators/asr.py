@@ -2,7 +2,7 @@
 
 Per call, WER and CER pool every recognised turn (total errors / total reference words, not an
 average of per-turn rates). Key-entity accuracy asks whether the words the scenario marks as
-critical (amounts, accounts, card types, merchants, domain terms) survived recognition.
+critical (amounts, names, product or account types, domain terms) survived recognition.
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
-"""The default evaluator set, and scoring one call with all of them into one results row."""
+"""The evaluator set of a suite (its ``evaluation:`` block), and scoring one call with all of them
+into one results row."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
-from callgate.evaluators.base import EvalContext, Evaluator, Metric, build
+from callgate.evaluators.base import EVALUATORS, EvalContext, Evaluator, Metric, build
+from callgate.scenarios.evaluation import EvaluationRules
 from callgate.store.records import CallScores
 from callgate.traces.model import CallTrace
 
@@ -24,9 +26,32 @@ DEFAULT_EVALUATORS: list[dict[str, Any]] = [
 
 def load_evaluators() -> None:
     """Load every evaluator plugin, built-in or not, so their metrics are declared."""
-    from callgate.evaluators.base import EVALUATORS
-
     EVALUATORS.load_all()
+
+
+def evaluation_spec(rules: EvaluationRules | None = None) -> list[dict[str, Any]]:
+    """Evaluator names and parameters for a suite's rules.
+
+    Each evaluator declares the rule names it takes (``rules`` on the class); it receives those
+    rules as parameters, so they are recorded in the spec and a changed rule re-scores. Explicit
+    ``params`` of an evaluator in the suite win over the shared rules.
+    """
+    rules = rules or EvaluationRules()
+    values = rules.rule_values()
+    refs = rules.evaluators
+    chosen: list[dict[str, Any]] = (
+        [dict(item) for item in DEFAULT_EVALUATORS]
+        if refs is None
+        else [{"name": r.name, "params": dict(r.params)} for r in refs]
+    )
+    spec: list[dict[str, Any]] = []
+    for item in chosen:
+        cls = EVALUATORS.factory(item["name"])
+        takes = getattr(cls, "rules", ())
+        params = {name: values[name] for name in takes if name in values}
+        params.update(item.get("params") or {})
+        spec.append({"name": item["name"], "params": params})
+    return spec
 
 
 def build_all(spec: list[dict[str, Any]]) -> list[Evaluator]:
@@ -36,7 +61,7 @@ def build_all(spec: list[dict[str, Any]]) -> list[Evaluator]:
 
 # Bump when any built-in evaluator's logic changes: stored scores from older logic are then
 # recomputed instead of being mixed with new ones (the spec hash includes it).
-SCORING_VERSION = 3
+SCORING_VERSION = 4
 
 
 def resolved_spec(evaluators: list[Evaluator]) -> list[dict[str, Any]]:

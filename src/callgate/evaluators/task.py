@@ -5,12 +5,12 @@ scenario and the call was (or was not) handed to a human as expected. No judge m
 the same trace always gets the same verdict.
 
 Standalone, ``evaluate(response=..., expected_response=...)`` is a text-level match for quick
-checks outside a simulation. From the expected response (a goal such as "Freeze my debit card") it
-takes the key items: amounts, banking words (card types, accounts, merchants) and intents (freeze,
-transfer, dispute, reset PIN, balance). The score is the share of those items found in the
-response, both sides normalised by :func:`callgate.evaluators.text.normalize`:
+checks outside a simulation. From the expected response (a goal such as "Refill my inhaler") it
+takes the key items: amounts, the domain's entities and its intents, both given by the suite's
+``evaluation:`` rules (``entities``, ``intents``). The score is the share of those items found in
+the response, both sides normalised by :func:`callgate.evaluators.text.normalize`:
 
-- an intent is found through any of its synonyms ("frozen", "blocked", "locked" confirm a freeze);
+- an intent is found through any of its words ("renewed" can confirm a refill);
 - an amount is found when the response names the same value, however written ("$50", "50.00
   dollars" and "fifty dollars" are all 50; "150 dollars" is not 50). In the goal, amounts written
   in digits always count; amounts in words count only with a currency word ("fifty dollars"), so a
@@ -20,6 +20,7 @@ response, both sides normalised by :func:`callgate.evaluators.text.normalize`:
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from pydantic import ValidationError
@@ -52,24 +53,11 @@ SAYS = Metric(
 )  # fmt: skip
 TEXT_MATCH = Metric(
     "task_text_match", "higher", "fraction",
-    "standalone text mode: share of the goal's key items (amounts, banking words, intents) found "
+    "standalone text mode: share of the goal's key items (amounts, the suite's entities and "
+    "intents) found "
     "in the response; passes at the evaluator's threshold (default 0.8)", 0.8, "rate",
 )  # fmt: skip
 
-# Intent -> words that express it. The same set detects the intent in the goal and confirms it in
-# the response, since a caller asks to "block" a card and the agent answers that it is "frozen".
-INTENTS: dict[str, frozenset[str]] = {
-    "freeze": frozenset({"freeze", "frozen", "freezing", "block", "blocked", "lock", "locked"}),
-    "transfer": frozenset({"transfer", "transferred", "move", "moved", "send", "sent"}),
-    "dispute": frozenset({"dispute", "disputed"}),
-    "reset pin": frozenset({"reset", "pin"}),
-    "balance": frozenset({"balance"}),
-}
-# Banking words that must be echoed exactly: which card, which account, which merchant.
-DOMAIN_WORDS = frozenset(
-    {"debit", "credit", "checking", "savings"}
-    | {"amazon", "uber", "netflix", "walmart", "starbucks", "target", "spotify"}
-)
 # A number in the raw goal, with its currency, as normalize() reads it ("$1,200.00", "50 dollars").
 _DIGITS = re.compile(r"[$€£]?\d[\d,]*(?:\.\d+)?(?:\s?(?:dollars?|euros?|%))?")
 
@@ -145,7 +133,9 @@ def _words(text: str) -> list[str]:
     return normalize(text).split()
 
 
-def key_items(goal: str) -> list[tuple[str, str]]:
+def key_items(
+    goal: str, entities: frozenset[str], intents: dict[str, frozenset[str]]
+) -> list[tuple[str, str]]:
     """The goal's key items as ``(kind, item)``, in order of kind, without repeats."""
     items: list[tuple[str, str]] = []
     from_digits = [v for span in _DIGITS.findall(goal) for v, _ in amounts(span)]
@@ -153,19 +143,25 @@ def key_items(goal: str) -> list[tuple[str, str]]:
     for value in [*from_digits, *in_words]:
         items.append(("amount", f"{value:.2f}".rstrip("0").rstrip(".")))  # 1200.5, not 1.2e+03
     for word in _words(goal):
-        if word in DOMAIN_WORDS:
+        if word in entities:
             items.append(("entity", word))
-        for intent, synonyms in INTENTS.items():
+        for intent, synonyms in intents.items():
             if word in synonyms:
                 items.append(("intent", intent))
     return list(dict.fromkeys(items))
 
 
-def _found(kind: str, item: str, words: set[str], values: list[float]) -> bool:
+def _found(
+    kind: str,
+    item: str,
+    words: set[str],
+    values: list[float],
+    intents: dict[str, frozenset[str]],
+) -> bool:
     if kind == "amount":
         return any(abs(v - float(item)) < 1e-6 for v in values)
     if kind == "intent":
-        return bool(INTENTS[item] & words)
+        return bool(intents[item] & words)
     return item in words
 
 
@@ -173,11 +169,30 @@ class TaskCompletion(BatchMixin):
     name: ClassVar[str] = "TaskCompletion"
     metrics: ClassVar[list[Metric]] = [COMPLETION, PREDICATES, SAYS, TEXT_MATCH]
 
-    def __init__(self, threshold: float = 0.8) -> None:
+    # The suite's evaluation rules this evaluator takes as parameters (docs/scenarios.md).
+    rules: ClassVar[tuple[str, ...]] = ("entities", "intents")
+
+    def __init__(
+        self,
+        threshold: float = 0.8,
+        entities: Sequence[str] = (),
+        intents: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
         self.threshold = float(threshold)  # text mode only; the trace check is all-or-nothing
+        # Text mode reads the domain from these: the words a response must echo exactly (which
+        # account, which store) and, per intent, the words that express it ("renewed" confirms a
+        # refill), since a caller asks in one word and the agent answers in another.
+        self.entities = frozenset(normalize(e) for e in entities)
+        self.intents = {
+            name: frozenset(normalize(w) for w in words) for name, words in (intents or {}).items()
+        }
 
     def params(self) -> dict[str, Any]:
-        return {"threshold": self.threshold}
+        return {
+            "threshold": self.threshold,
+            "entities": sorted(self.entities),
+            "intents": {k: sorted(v) for k, v in sorted(self.intents.items())},
+        }
 
     def score_call(self, call: CallTrace, ctx: EvalContext) -> EvalResult:
         if call.expectation is None:
@@ -248,13 +263,14 @@ class TaskCompletion(BatchMixin):
         return self._text_match(response, expected_response)
 
     def _text_match(self, response: str, goal: str) -> EvalResult:
-        items = key_items(goal)
+        items = key_items(goal, self.entities, self.intents)
         if not items:
-            reason = "no key items (amounts, banking words, intents) in the expected response"
+            reason = "no key items (amounts, entities, intents) in the expected response"
             return EvalResult.not_scored(self.name, reason, self.metrics)
         words, values = set(_words(response)), [v for v, _ in amounts(response)]
-        found = [item for kind, item in items if _found(kind, item, words, values)]
-        missing = [item for kind, item in items if not _found(kind, item, words, values)]
+        hits = {(k, i): _found(k, i, words, values, self.intents) for k, i in items}
+        found = [item for (_, item), ok in hits.items() if ok]
+        missing = [item for (_, item), ok in hits.items() if not ok]
         score = len(found) / len(items)
         reason = f"{len(found)}/{len(items)} key items found"
         if missing:

@@ -12,7 +12,7 @@ Both sides of a comparison go through :func:`normalize`, so "$50" and "fifty dol
   "49.99" -> "forty nine point nine nine"; "21st" -> "twenty first"; "5%" -> "five percent"; € and
   £ too. Digit runs with a leading zero ("007") or above 999,999,999 (card and account numbers) are
   read digit by digit, as callers say them. Minus signs are not read.
-* "&" -> "and"; hyphens split words; possessive 's is dropped ("amazon's" -> "amazon") and so is any
+* "&" -> "and"; hyphens split words; possessive 's is dropped ("tom's" -> "tom") and so is any
   apostrophe left ("o'clock" -> "oclock"), so spelling variants still match; dotted acronyms join
   ("u.s." -> "us", "p.m." -> "pm"); other punctuation becomes a space; whitespace is collapsed.
 
@@ -245,7 +245,7 @@ class _Errors:
         return self.substitutions + self.deletions + self.insertions
 
     def substitution_pairs(self) -> list[tuple[str, str]]:
-        """(reference, hypothesis) for every substitution, e.g. ``("freeze", "fees")``."""
+        """(reference, hypothesis) for every substitution, e.g. ``("refill", "refit")``."""
         # A substitution always has both words; `or ""` only narrows the type for mypy.
         return [(a.ref or "", a.hyp or "") for a in self.alignment if a.op == "substitute"]
 
@@ -379,7 +379,7 @@ class EntityHit:
 def entity_hits(
     entities: Sequence[str], reference: str, hypothesis: str, *, normalized: bool = False
 ) -> list[EntityHit]:
-    """Which entities ("freeze", "debit card", "50", "Amazon") the hypothesis kept intact.
+    """Which entities ("refill", "inhaler", "50", "Main Street") the hypothesis kept intact.
 
     Entities are always normalised ("50" -> "fifty") and must occur as contiguous token sequences.
     """

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import time
 import traceback
 from collections.abc import Callable
@@ -12,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from callgate.agents.voice import AGENTS
 from callgate.errors import UsageError
 from callgate.execution.executors import EXECUTORS
 from callgate.plugins import loaded_plugin_modules
@@ -19,6 +18,7 @@ from callgate.scenarios.cohorts import expand, parse_filters, select
 from callgate.scenarios.load import LoadedSuite
 from callgate.simulation.call import CallJob, call_id, call_seed
 from callgate.store.db import Store
+from callgate.store.run_spec import PluginsUsed, RunSpec
 from callgate.variants.load import LoadedVariant
 
 
@@ -37,7 +37,7 @@ class RunRequest:
 @dataclass(frozen=True)
 class RunPlan:
     run_id: str
-    spec: dict[str, Any]
+    spec: RunSpec
     jobs: list[CallJob]
 
 
@@ -55,28 +55,24 @@ def plan(req: RunRequest) -> RunPlan:
     )
     if not cells:
         raise UsageError("no scenario matches the filters", field="--cohort")
-    spec = {
-        "suite": suite.name,
-        "suite_path": str(req.suite.path),
-        "suite_hash": req.suite.content_hash,
-        "variants": {lv.variant.name: lv.content_hash for lv in req.variants},
-        "variant_specs": {
-            lv.variant.name: lv.variant.model_dump(mode="json") for lv in req.variants
-        },
-        "grid": req.grid,
-        "cohort": _canonical_filters(req.cohort),
-        "scenarios": sorted(req.scenarios),
-        "split": req.split,
-        "repeats": req.repeats,
-        "seed": req.seed,
+    spec = RunSpec(
+        suite=suite.name,
+        suite_path=str(req.suite.path),
+        suite_hash=req.suite.content_hash,
+        variants={lv.variant.name: lv.content_hash for lv in req.variants},
+        variant_specs={lv.variant.name: lv.variant.model_dump(mode="json") for lv in req.variants},
+        grid=req.grid,
+        cohort=_canonical_filters(req.cohort),
+        scenarios=sorted(req.scenarios),
+        split=req.split,
+        repeats=req.repeats,
+        seed=req.seed,
         # The whole suite travels with the run, so replays (attribution) need no source files.
-        "suite_json": suite.model_dump(mode="json"),
+        suite_json=suite.model_dump(mode="json"),
         # Every worker imports these again; installed plugins come from entry points by name.
-        "plugins": {"modules": loaded_plugin_modules()},
-    }
-    derived = ("suite_path", "variant_specs", "suite_json")  # already covered by the hashes
-    identity = {k: v for k, v in spec.items() if k not in derived}
-    run_id = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
+        plugins=PluginsUsed(modules=loaded_plugin_modules(), parts=parts_used(req.variants)),
+    )
+    run_id = spec.run_id()
     jobs: list[CallJob] = []
     for cell in cells:
         state = _merge(copy.deepcopy(suite.fixtures[cell.scenario.fixture]), cell.scenario.state)
@@ -95,9 +91,19 @@ def plan(req: RunRequest) -> RunPlan:
                         seed=seed,
                         initial_state=state,
                         suite_reactions=list(suite.reactions),
+                        lexicon=dict(suite.evaluation.lexicon),
                     )
                 )
     return RunPlan(run_id, spec, jobs)
+
+
+def parts_used(variants: list[LoadedVariant]) -> dict[str, str]:
+    """Where each variant's agent kind came from (an entry point's distribution and version, or a
+    reference); engines, policies and tools are named inside the recorded variant specs."""
+    return {
+        f"agent kind:{k}": AGENTS.origin(k)
+        for k in sorted({lv.variant.agent.kind for lv in variants})
+    }
 
 
 def _canonical_filters(items: list[str]) -> list[str]:
@@ -121,8 +127,8 @@ _worker_env: Any = None
 
 def _init(store_root: str, plugin_modules: list[str]) -> None:
     global _worker_env
+    from callgate.agents.env import CallEnv
     from callgate.plugins import load_plugin_modules
-    from callgate.simulation.env import CallEnv
 
     # A spawned worker sees the entry points by itself; --plugin modules it must import again.
     load_plugin_modules(plugin_modules)
@@ -176,7 +182,7 @@ def execute(
     ex = EXECUTORS.create(executor, workers=workers)
     try:
         for cid, blob, err in ex.map_unordered(
-            _run_one, todo, _init, (str(store.root), run_plan.spec["plugins"]["modules"])
+            _run_one, todo, _init, (str(store.root), run_plan.spec.plugins.modules)
         ):
             if blob is not None:
                 store.put_call(CallTrace.model_validate_json(blob))

@@ -15,18 +15,19 @@ from typing import Any
 from callgate.execution.executors import EXECUTORS
 from callgate.store.db import Store
 from callgate.store.records import Attribution, CallScores
+from callgate.store.run_spec import RunSpec
 
 _state: dict[str, Any] = {}
 
 
-def _init(store_root: str, spec: list[dict[str, Any]], run_spec: dict[str, Any]) -> None:
+def _init(store_root: str, spec: list[dict[str, Any]], run_spec: RunSpec) -> None:
+    from callgate.agents.env import CallEnv
     from callgate.evaluators.base import EvalContext
     from callgate.evaluators.suite import build_all
     from callgate.plugins import load_plugin_modules
-    from callgate.simulation.env import CallEnv
 
     # A spawned worker sees the entry points by itself; --plugin modules it must import again.
-    load_plugin_modules(run_spec.get("plugins", {}).get("modules", []))
+    load_plugin_modules(run_spec.plugins.modules)
     env = CallEnv.at(Path(store_root))
     _state["store"] = Store(Path(store_root))
     _state["evaluators"] = build_all(spec)
@@ -38,15 +39,15 @@ def _init(store_root: str, spec: list[dict[str, Any]], run_spec: dict[str, Any])
     _state["models_dir"] = env.models_dir
 
 
-def _replay_inputs(run_spec: dict[str, Any]) -> tuple[Any, dict[str, Any]] | None:
+def _replay_inputs(run_spec: RunSpec) -> tuple[Any, dict[str, Any]] | None:
     """(suite, variants by name) for oracle replays, from the run spec, or None if unavailable."""
     from callgate.scenarios.model import Suite
     from callgate.variants.model import Variant
 
-    variants = {k: Variant.model_validate(v) for k, v in run_spec.get("variant_specs", {}).items()}
-    if "suite_json" not in run_spec:  # an imported or hand-made run: nothing to replay
+    if run_spec.suite_json is None:  # an imported or hand-made run: nothing to replay
         return None
-    return Suite.model_validate(run_spec["suite_json"]), variants
+    variants = {k: Variant.model_validate(v) for k, v in run_spec.variant_specs.items()}
+    return Suite.model_validate(run_spec.suite_json), variants
 
 
 def _score(job: tuple[str, str]) -> tuple[str, CallScores | None, str | None]:

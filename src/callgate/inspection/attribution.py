@@ -16,7 +16,7 @@ from callgate.evaluators.base import EvalContext
 from callgate.evaluators.task import TaskCompletion
 from callgate.evaluators.tools import ToolSelectionAccuracy
 from callgate.scenarios.model import Reaction, Scenario
-from callgate.simulation.oracle import OracleCall, replay
+from callgate.simulation.oracle import OracleCall, can_replay, replay
 from callgate.store.records import Attribution, CallScores, failed
 from callgate.traces.model import (
     AgentTurnTrace,
@@ -57,6 +57,11 @@ def attribute(
         return Attribution(None, "not failed")
     if scenario is None or variant is None:
         return Attribution(None, "not attributed: scenario or variant unknown (imported call?)")
+    if not can_replay(variant):
+        return Attribution(
+            None,
+            f"not attributable: agent kind {variant.agent.kind!r} cannot replay a call as text",
+        )
     oracle = replay(scenario, variant, call.initial_state, suite_reactions, models_dir)
     oracle_ok = _oracle_passed(call, oracle)
     misheard = _misrecognised(scores.turns)

@@ -90,7 +90,7 @@ def load_run(
             if sc is not None:
                 kept_scores[trace.call_id] = sc
     seen = list(dict.fromkeys(r.variant for r in rows))
-    declared = [v for v in run.spec.get("variants", []) if isinstance(v, str)]
+    declared = list(run.spec.variants)
     variants = [v for v in declared if v in seen] + [v for v in seen if v not in declared]
     base, cand = pick_variants(variants, baseline, candidate)
     pair(rows, base, cand)

@@ -128,8 +128,8 @@ def render(
         '<a href="#timing">timing</a><a href="#attribution-card">attribution</a>'
         '<a href="#failures-card">failed calls</a></header><main>'
         f"<h1>{esc(title)}</h1>"
-        f'<p class="muted">suite {esc(spec.get("suite", "?"))} &middot; grid '
-        f"{esc(spec.get('grid', '?'))} &middot; seed {esc(spec.get('seed', '?'))} &middot; "
+        f'<p class="muted">suite {esc(spec.suite or "?")} &middot; grid '
+        f"{esc(spec.grid or '?')} &middot; seed {esc(str(spec.seed))} &middot; "
         f"{len(view.rows)} calls stored of {run.planned} planned &middot; created {created}</p>"
         f'<section class="card" id="decision-card"><h2>Decision</h2>'
         f"{decision_section(gate, run.run_id)}{summary_table(view)}</section>"

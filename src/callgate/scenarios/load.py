@@ -11,10 +11,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from callgate.errors import UsageError
+from callgate.registry import Registry
 from callgate.scenarios._yaml import Located, read_yaml, validation_error
 from callgate.scenarios.model import Scenario, Suite
 
-BUNDLED = Path(__file__).parent / "suites"
+# Installed suites: a plugin registers a name for the path of its suite file.
+SUITES: Registry[Path] = Registry("suite", "callgate.suites")
 
 
 @dataclass(frozen=True)
@@ -24,8 +26,9 @@ class LoadedSuite:
     content_hash: str  # of the validated suite, so any edit gives a new run id
 
 
-def bundled_suites() -> list[str]:
-    return sorted(p.parent.name for p in BUNDLED.glob("*/suite.yaml"))
+def installed_suites() -> list[str]:
+    """Names of the suites installed plugins register (``callgate.suites`` entry points)."""
+    return SUITES.names()
 
 
 def resolve_suite_path(name_or_path: str) -> Path:
@@ -34,11 +37,10 @@ def resolve_suite_path(name_or_path: str) -> Path:
         path = path / "suite.yaml"
     if path.exists() or path.suffix in (".yaml", ".yml"):
         return path
-    bundled = BUNDLED / name_or_path / "suite.yaml"
-    if bundled.exists():
-        return bundled
-    known = ", ".join(bundled_suites())
-    raise UsageError(f"no suite file or bundled suite {name_or_path!r} (bundled: {known})")
+    if name_or_path in SUITES:
+        return Path(SUITES.get(name_or_path))
+    known = ", ".join(installed_suites()) or "none"
+    raise UsageError(f"no suite file or installed suite {name_or_path!r} (installed: {known})")
 
 
 def load_suite(name_or_path: str) -> LoadedSuite:

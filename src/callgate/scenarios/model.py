@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from callgate.scenarios.evaluation import EvaluationRules
+
 SCHEMA_VERSION = 1
 
 
@@ -295,6 +297,11 @@ class Suite(_Strict):
         default_factory=list, description="tried after each scenario's own reactions"
     )
     scenarios: list[Scenario] = Field(min_length=1)
+    evaluation: EvaluationRules = EvaluationRules()
+    variants: dict[str, str] = Field(
+        default_factory=dict,
+        description="variant files by name, relative to the suite file (`-v baseline`)",
+    )
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Suite:

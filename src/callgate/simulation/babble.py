@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from callgate.simulation.env import CallEnv
+from callgate.agents.env import CallEnv
 from callgate.simulation.noise import babble_bed
 from callgate.speech.audio import Audio
 from callgate.speech.engines import get_tts

@@ -14,19 +14,18 @@ from typing import Any
 
 import numpy as np
 
-from callgate.agents.voice import AGENTS, AgentCall, CallSetup, Reply, VoiceAgent
+from callgate.agents.env import CallEnv
+from callgate.agents.voice import AGENTS, AgentCall, CallSetup, Reply, ReportsCost, VoiceAgent
 from callgate.scenarios.cohorts import Cell
 from callgate.scenarios.model import Reaction
 from callgate.simulation.babble import babble
 from callgate.simulation.caller import ScriptedCaller
 from callgate.simulation.channel import degrade
-from callgate.simulation.env import CallEnv
 from callgate.simulation.speaker import speak
 from callgate.simulation.track import Track
 from callgate.traces.model import (
     CallerUtteranceTrace,
     CallTrace,
-    CostItem,
     EndReason,
     SpeechPiece,
 )
@@ -50,6 +49,7 @@ class CallJob:
     seed: int
     initial_state: dict[str, Any]
     suite_reactions: list[Reaction] = field(default_factory=list)
+    lexicon: dict[str, str] = field(default_factory=dict)  # the suite's, for the caller's voice
 
 
 def call_seed(run_seed: int, scenario_id: str, cohort_id: str, repeat: int) -> int:
@@ -70,7 +70,8 @@ def agent_for(variant: Variant, env: CallEnv) -> VoiceAgent:
     """One agent per variant per process: models load once, calls reuse them."""
     key = variant.model_dump_json()
     if key not in _agents:
-        _agents[key] = AGENTS.create(variant.agent.kind, variant=variant, env=env)
+        kind = AGENTS.get(variant.agent.kind)
+        _agents[key] = kind.create(kind.configure(variant.agent.config()), env)
     return _agents[key]
 
 
@@ -78,17 +79,11 @@ def simulate(job: CallJob, env: CallEnv) -> CallTrace:
     before = dict(env.stopwatch.totals)
     agent = agent_for(job.variant, env)
     rec = CallRecorder()
-    sim = _CallLoop(
-        job,
-        env,
-        agent.open_call(
-            CallSetup(job.call_id, job.seed, job.initial_state, {"scenario": job.cell.scenario.id}),
-            rec,
-        ),
-        rec,
-    )
+    setup = CallSetup(job.call_id, job.seed, job.initial_state, {"scenario": job.cell.scenario.id})
+    call = agent.open_call(setup, rec)
+    sim = _CallLoop(job, env, call, rec)
     sim.run()
-    trace = sim.trace(agent.engines())
+    trace = sim.trace(agent.engines(), call)
     trace.measured = {
         k: round(v - before.get(k, 0.0), 6) for k, v in sorted(env.stopwatch.totals.items())
     }
@@ -187,7 +182,14 @@ class _CallLoop:
 
     def _say(self, decision: Any, start: float) -> Any:
         cell, utt = self.job.cell, decision.utterance
-        spoken = speak(self.env, cell.voice, utt, decision.rate, utt.gain_db + decision.gain_db)
+        spoken = speak(
+            self.env,
+            cell.voice,
+            utt,
+            decision.rate,
+            utt.gain_db + decision.gain_db,
+            self.job.lexicon,
+        )
         # Same words in the same call get the same noise whichever variant hears them, so paired
         # calls stay paired; a repeat of the words gets fresh noise.
         n = self.said_count.get(utt.say, 0)
@@ -226,13 +228,17 @@ class _CallLoop:
 
     # -- the trace -----------------------------------------------------------------------------
 
-    def trace(self, engines: dict[str, str]) -> CallTrace:
+    def trace(self, engines: dict[str, str], call: AgentCall) -> CallTrace:
+        agent_turns = []
         for r in self.replies:
             t = r.turn
             if r.audio is not None and r.spoken and t.first_byte is not None:
                 self.agent_track.place(r.audio, t.first_byte, until=t.playback_end)
             if t.heard_start is not None and t.heard_end is not None:
-                t.reference_text = _reference(self.utterances, t.heard_start, t.heard_end)
+                # The agent's record is its own: the simulator adds what only it knows on a copy.
+                said = _reference(self.utterances, t.heard_start, t.heard_end)
+                t = t.model_copy(update={"reference_text": said})
+            agent_turns.append(t)
         events = self.rec.sorted_events()
         end = max([self.caller_track.duration, self.agent_track.duration] + [e.t for e in events])
         self.rec.event(end, "call_end", reason=self.ended_by)
@@ -242,7 +248,7 @@ class _CallLoop:
             caller_ref = self.env.blobs.put(self.caller_track.audio())
             agent_ref = self.env.blobs.put(self.agent_track.audio())
         job, cell = self.job, self.job.cell
-        cost = _cost(job.variant, self.rec, self.replies, end)
+        cost = call.costs(end) if isinstance(call, ReportsCost) else []
         return CallTrace(
             call_id=job.call_id,
             run_id=job.run_id,
@@ -258,7 +264,7 @@ class _CallLoop:
             expectation=cell.scenario.expect.model_dump(mode="json"),
             critical_entities=list(cell.scenario.critical_entities),
             caller_turns=self.utterances,
-            agent_turns=[r.turn for r in self.replies],
+            agent_turns=agent_turns,
             tool_calls=self.rec.tool_calls,
             events=self.rec.sorted_events(),
             initial_state=job.initial_state,
@@ -283,38 +289,6 @@ def _reference(utterances: list[CallerUtteranceTrace], start: float, end: float)
         if p.start < end + 0.05 and p.end > start - 0.05
     ]
     return " ".join(words)
-
-
-def _cost(
-    variant: Variant, rec: CallRecorder, replies: list[Reply], duration: float
-) -> list[CostItem]:
-    prices = variant.prices
-    asr_min = (
-        sum(
-            (r.turn.asr.audio_end - r.turn.asr.audio_start)
-            for r in replies
-            if r.turn.asr is not None
-        )
-        / 60.0
-    )
-    tts_chars = sum(len(r.turn.tts_text or "") for r in replies)
-    lines = [
-        ("asr", asr_min, "minute", prices.asr_per_minute),
-        ("tts", tts_chars, "character", prices.tts_per_1k_chars / 1000.0),
-        ("policy", len(replies), "call", prices.policy_per_call),
-        ("telephony", duration / 60.0, "minute", prices.telephony_per_minute),
-    ]
-    return [
-        CostItem(
-            kind=kind,
-            quantity=round(qty, 6),
-            unit=unit,
-            unit_price=price,
-            amount=round(qty * price, 8),
-            currency=prices.currency,
-        )
-        for kind, qty, unit, price in lines
-    ]
 
 
 def _r(x: float) -> float:

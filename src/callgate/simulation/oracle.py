@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from callgate.agents.pipeline import policy_params
-from callgate.agents.policy import POLICIES, TOOLSETS, PolicyInput, ToolResult
+from callgate.agents.policy import PolicyInput, ToolResult
+from callgate.agents.voice import AGENTS
 from callgate.scenarios.model import Reaction, Scenario
 from callgate.simulation.caller import ScriptedCaller
 from callgate.variants.model import Variant
@@ -45,6 +45,11 @@ class _RecordingTools:
         return result
 
 
+def can_replay(variant: Variant) -> bool:
+    """Whether the variant's agent kind declares text replay (else: not attributable)."""
+    return AGENTS.get(variant.agent.kind).text_session is not None
+
+
 def replay(
     scenario: Scenario,
     variant: Variant,
@@ -53,11 +58,11 @@ def replay(
     models_dir: Any = None,
 ) -> OracleCall:
     out = OracleCall()
-    policy = POLICIES.create(variant.policy.name, **policy_params(variant, models_dir))
-    session = policy.start()
-    backend = TOOLSETS.create(
-        variant.tools.toolset, initial_state=initial_state, **variant.tools.params
-    )
+    kind = AGENTS.get(variant.agent.kind)
+    if kind.text_session is None:
+        raise ValueError(f"agent kind {variant.agent.kind!r} cannot replay a call as text")
+    text = kind.text_session(kind.configure(variant.agent.config()), initial_state, models_dir)
+    session, backend = text.session, text.tools
     tools = _RecordingTools(backend, out)
     caller = ScriptedCaller(scenario.caller, suite_reactions)
     reply = session.respond(PolicyInput("start"), tools)

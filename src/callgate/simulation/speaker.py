@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
+from callgate.agents.env import CallEnv
 from callgate.scenarios.model import Utterance, VoiceSpec
-from callgate.simulation.env import CallEnv
-from callgate.simulation.track import speech_extent
-from callgate.speech.audio import SAMPLE_RATE, Audio
+from callgate.speech.audio import SAMPLE_RATE, Audio, speech_extent
 from callgate.speech.engines import get_tts
 from callgate.speech.respell import respell_for_tts
 from callgate.traces.model import AudioRef
@@ -30,7 +30,14 @@ def split_at_pause(utt: Utterance) -> list[str]:
     return [p for p in (head, tail) if p]
 
 
-def speak(env: CallEnv, voice: VoiceSpec, utt: Utterance, rate: float, gain_db: float) -> Spoken:
+def speak(
+    env: CallEnv,
+    voice: VoiceSpec,
+    utt: Utterance,
+    rate: float,
+    gain_db: float,
+    lexicon: Mapping[str, str],
+) -> Spoken:
     engine = get_tts(voice.engine)
     parts = split_at_pause(utt)
     clips: list[Audio] = []
@@ -38,7 +45,10 @@ def speak(env: CallEnv, voice: VoiceSpec, utt: Utterance, rate: float, gain_db: 
     for text in parts:
         with env.stopwatch.time("tts_caller"):
             audio, ref, _hit = env.cache.synthesize(
-                engine, respell_for_tts(text), voice.voice, round(voice.rate * utt.rate * rate, 4)
+                engine,
+                respell_for_tts(text, lexicon),
+                voice.voice,
+                round(voice.rate * utt.rate * rate, 4),
             )
         clips.append(audio.resample(SAMPLE_RATE))
         refs.append(ref)

@@ -96,3 +96,21 @@ def read_audio(path: str | Path) -> Audio:
 
 def write_wav(path: str | Path, audio: Audio) -> None:
     sf.write(str(path), audio.pcm16(), audio.sample_rate, subtype="PCM_16")
+
+
+def speech_extent(
+    audio: Audio, floor_db: float = -45.0, below_peak_db: float = 35.0
+) -> tuple[float, float]:
+    """(start_s, end_s) of the audible part: 10 ms frames above an absolute and a relative floor."""
+    sr = audio.sample_rate
+    hop = max(1, sr // 100)
+    n = len(audio.samples) // hop
+    if n == 0:
+        return (0.0, 0.0)
+    frames = audio.samples[: n * hop].reshape(n, hop).astype(np.float64)
+    db = 10.0 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
+    threshold = max(floor_db, float(db.max()) - below_peak_db)
+    loud = np.flatnonzero(db > threshold)
+    if len(loud) == 0:
+        return (0.0, 0.0)
+    return (loud[0] * hop / sr, (loud[-1] + 1) * hop / sr)

@@ -1,10 +1,11 @@
-"""Respelling banking terms so the offline TTS voices say them the way a caller would.
+"""Respelling domain terms so the offline TTS voices say them the way a person would.
 
-Both engines mangle acronyms: piper spells "PIN" as letters and says "HELOC" as "hell of luck",
-espeak says "PIN" as "BIM". The caller keeps the intended text (the transcript a perfect ASR
-should return) and sends only the respelled text to the TTS.
+Both engines mangle acronyms (one spells a four-letter word as letters, the other reads it as a
+different word), so a domain brings a lexicon: the suite's ``evaluation.lexicon`` for the caller's
+voices, the pipeline variant's ``tts.lexicon`` for the agent's. The speaker keeps the intended text
+(the transcript a perfect ASR should return) and sends only the respelled text to the TTS.
 
-Letter-by-letter acronyms are respelled with hyphens ("A-T-M"), not spaces: with spaces both
+Letter-by-letter acronyms are best respelled with hyphens ("A-T-M"), not spaces: with spaces both
 voices read a lone "A" as the article "uh" (piper + whisper tiny.en heard "A T M" as "at TM" and
 "A C H" as "the CH", but "A-T-M", "A-C-H", "A-P-R", "C-V-V" came back right).
 """
@@ -14,33 +15,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from functools import lru_cache
-
-BANKING_LEXICON: Mapping[str, str] = {
-    # Said as words.
-    "PIN": "pin",
-    "PINs": "pins",
-    "HELOC": "hee lock",
-    "HELOCs": "hee locks",
-    "heloc": "hee lock",
-    "FICO": "Fyco",
-    # Said letter by letter.
-    "ACH": "A-C-H",
-    "APR": "A-P-R",
-    "APY": "A-P-Y",
-    "ATM": "A-T-M",
-    "ATMs": "A-T-Ms",
-    "CD": "C-D",
-    "CDs": "C-Ds",
-    "CVC": "C-V-C",
-    "CVV": "C-V-V",
-    "EMV": "E-M-V",
-    "FDIC": "F-D-I-C",
-    "IRA": "I-R-A",
-    "IRAs": "I-R-As",
-    "KYC": "K-Y-C",
-    "OTP": "O-T-P",
-    "SSN": "S-S-N",
-}
 
 
 def _is_acronym(word: str) -> bool:
@@ -53,7 +27,7 @@ def _compile(items: tuple[tuple[str, str], ...]) -> tuple[re.Pattern[str] | None
     table = dict(items)
 
     def alternation(words: list[str]) -> str:
-        # Longest first so "PINs" wins over "PIN"; \b keeps "SPINE" and "PIN2" untouched.
+        # Longest first so "GPs" wins over "GP"; \b keeps "GPU" and "GP2" untouched.
         return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
     exact = [w for w in table if _is_acronym(w)]
@@ -68,16 +42,15 @@ def _compile(items: tuple[tuple[str, str], ...]) -> tuple[re.Pattern[str] | None
     return (re.compile("|".join(parts)) if parts else None), lookup
 
 
-def respell_for_tts(text: str, extra: Mapping[str, str] | None = None) -> str:
-    """Return ``text`` with known terms respelled for speech synthesis.
+def respell_for_tts(text: str, lexicon: Mapping[str, str]) -> str:
+    """Return ``text`` with the lexicon's terms respelled for speech synthesis.
 
-    All-caps acronyms match case-sensitively ("PIN" changes, "pin" and "Pin" do not); other
-    entries match in any case. ``extra`` adds to (or overrides) :data:`BANKING_LEXICON`.
+    All-caps acronyms match case-sensitively ("NHS" changes, "nhs" and "Nhs" do not); other
+    entries match in any case.
     """
-    table = dict(BANKING_LEXICON)
-    if extra:
-        table.update(extra)
-    pattern, lookup = _compile(tuple(sorted(table.items())))
+    if not lexicon:
+        return text
+    pattern, lookup = _compile(tuple(sorted(lexicon.items())))
     if pattern is None:
         return text
 

@@ -22,6 +22,7 @@ from typing import Any
 from callgate.errors import UsageError
 from callgate.store.reader import DB_SCHEMA_VERSION, NO_STORE, StoreReader
 from callgate.store.records import CallScores
+from callgate.store.run_spec import RunSpec
 from callgate.traces.model import CallTrace
 
 _SCHEMA = """
@@ -114,14 +115,15 @@ class Store(StoreReader):
 
     # -- runs ------------------------------------------------------------------------------------
 
-    def ensure_run(self, run_id: str, spec: dict[str, Any], planned: int) -> bool:
+    def ensure_run(self, run_id: str, spec: RunSpec | dict[str, Any], planned: int) -> bool:
         """Create the run if new; return True when it already existed (a resume)."""
+        record = spec if isinstance(spec, RunSpec) else RunSpec.model_validate(spec)
         row = self.conn.execute("SELECT run_id FROM runs WHERE run_id=?", (run_id,)).fetchone()
         if row is not None:
             return True
         self.conn.execute(
             "INSERT INTO runs (run_id, created, spec, planned) VALUES (?, ?, ?, ?)",
-            (run_id, time.time(), json.dumps(spec, sort_keys=True), planned),
+            (run_id, time.time(), record.model_dump_json(), planned),
         )
         return False
 

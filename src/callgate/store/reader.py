@@ -19,6 +19,7 @@ from typing import Any
 
 from callgate.errors import UsageError
 from callgate.store.records import CallRow, CallScores
+from callgate.store.run_spec import RunSpec
 from callgate.traces.model import CallTrace
 
 # 1: scores kept the attribution inside ``details``; 2: in a column of its own.
@@ -30,7 +31,7 @@ NO_STORE = "no callgate store here (run `callgate run` or `callgate demo` first)
 class RunRow:
     run_id: str
     created: float
-    spec: dict[str, Any]
+    spec: RunSpec
     planned: int
     finished: float | None
     wall_s: float
@@ -112,7 +113,10 @@ class StoreReader:
             " (SELECT COUNT(*) FROM calls c WHERE c.run_id = r.run_id)"
             " FROM runs r ORDER BY r.created"
         ).fetchall()
-        return [RunRow(r[0], r[1], json.loads(r[2]), r[3], r[4], r[5], r[6]) for r in rows]
+        return [
+            RunRow(r[0], r[1], RunSpec.model_validate_json(r[2]), r[3], r[4], r[5], r[6])
+            for r in rows
+        ]
 
     def run(self, run_id: str) -> RunRow:
         matches = [r for r in self.runs() if r.run_id.startswith(run_id)]

@@ -53,7 +53,7 @@ class Attribution(BaseModel):
     cause: Cause | None = None  # None: the call did not fail, or no cause could be found
     reason: str = ""
     oracle_passed: bool | None = None  # the policy replayed on what the caller really said
-    misrecognised: list[str] = Field(default_factory=list)  # "freeze->fees", "missed: debit"
+    misrecognised: list[str] = Field(default_factory=list)  # "refill->refit", "missed: inhaler"
     signals: list[str] = Field(default_factory=list)  # timing trouble seen in the call
 
     def __init__(

@@ -146,9 +146,9 @@ EndReason = Literal["agent_hangup", "caller_hangup", "transfer", "max_turns", "n
 
 
 class CostItem(_Model):
-    kind: Literal["asr", "tts", "policy", "telephony"]
+    kind: str = Field(min_length=1, description="what was paid for: asr, tts, llm_tokens, ...")
     quantity: float
-    unit: str
+    unit: str = Field(min_length=1, description="minute, character, token, request, call, ...")
     unit_price: float
     amount: float
     currency: str = "USD"

@@ -1,4 +1,10 @@
-"""Load variant files; bundled variants can be named (``baseline``, ``candidate``)."""
+"""Load variant files: a path, or a name the suite gives (``variants:`` in suite.yaml).
+
+The ``agent:`` block is validated by the configuration model of its kind, so a typo in a pipeline
+setting or in a Pipecat agent's factory is one line naming the file, line and field. A
+``file.py:attr`` reference inside the block is made absolute against the variant file, so a worker
+in another directory loads the same code.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +12,16 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
+from callgate.agents.voice import AGENTS
 from callgate.errors import UsageError
-from callgate.scenarios._yaml import read_yaml, validation_error
-from callgate.variants.model import Variant
-
-BUNDLED = Path(__file__).parent / "builtin"
+from callgate.plugins import absolute_reference, is_reference
+from callgate.scenarios._yaml import Located, first_error, read_yaml, validation_error
+from callgate.scenarios.load import LoadedSuite
+from callgate.variants.model import AgentSpec, Variant, migrated_path
 
 
 @dataclass(frozen=True)
@@ -21,35 +29,74 @@ class LoadedVariant:
     variant: Variant
     path: Path
     content_hash: str
+    agent_field: str = "agent."  # where the agent block's fields stand in the file ("" in v1)
 
 
-def bundled_variants() -> list[str]:
-    return sorted(p.stem for p in BUNDLED.glob("*.yaml"))
+def suite_variants(suite: LoadedSuite | None) -> dict[str, Path]:
+    if suite is None:
+        return {}
+    return {name: suite.path.parent / rel for name, rel in suite.suite.variants.items()}
 
 
-def load_variant(name_or_path: str) -> LoadedVariant:
+def resolve_variant_path(name_or_path: str, suite: LoadedSuite | None = None) -> Path:
     path = Path(name_or_path)
-    if not path.exists() and path.suffix not in (".yaml", ".yml"):
-        bundled = BUNDLED / f"{name_or_path}.yaml"
-        if not bundled.exists():
-            known = ", ".join(bundled_variants())
-            raise UsageError(
-                f"no variant file or bundled variant {name_or_path!r} (bundled: {known})"
-            )
-        path = bundled
+    if path.exists() or path.suffix in (".yaml", ".yml"):
+        return path
+    named = suite_variants(suite)
+    if name_or_path in named:
+        return named[name_or_path]
+    where = (
+        f" (suite {suite.suite.name} names: {', '.join(sorted(named)) or 'none'})" if suite else ""
+    )
+    raise UsageError(f"no variant file {name_or_path!r}{where}")
+
+
+def load_variant(name_or_path: str, suite: LoadedSuite | None = None) -> LoadedVariant:
+    path = resolve_variant_path(name_or_path, suite)
     located = read_yaml(path)
     if not isinstance(located.data, dict):
         raise UsageError("a variant file must be a mapping", source=path)
+    version = located.data.get("schema_version", 1)
     try:
         variant = Variant.model_validate(located.data)
     except ValidationError as exc:
         raise validation_error(exc, located) from None
+    variant = _configure(variant, located, version)
     blob = json.dumps(variant.model_dump(mode="json"), sort_keys=True).encode()
-    return LoadedVariant(variant, path, hashlib.sha256(blob).hexdigest())
+    prefix = "" if version == 1 else "agent."
+    return LoadedVariant(variant, path, hashlib.sha256(blob).hexdigest(), prefix)
 
 
-def load_variants(items: list[str]) -> list[LoadedVariant]:
-    loaded = [load_variant(item) for item in items]
+def _configure(variant: Variant, located: Located, version: Any) -> Variant:
+    """Validate the agent block with its kind's model; store it with every default filled in."""
+    block = _absolute_refs(variant.agent.config(), located.path.parent)
+    try:
+        kind = AGENTS.get(variant.agent.kind)
+    except UsageError as exc:
+        raise UsageError(exc.message, source=located.path, field="agent.kind") from None
+    try:
+        config = kind.configure(block)
+    except ValidationError as exc:
+        loc = first_error(exc)[0]
+        node = migrated_path(loc, version if isinstance(version, int) else 2)
+        prefix = node[: len(node) - len(loc)]
+        raise validation_error(exc, located, loc_prefix=prefix, node_loc=node) from None
+    dumped = config.model_dump(mode="json")
+    return variant.model_copy(update={"agent": AgentSpec.model_validate(dumped)})
+
+
+def _absolute_refs(value: Any, base: Path) -> Any:
+    if isinstance(value, str):
+        return absolute_reference(value, base) if is_reference(value) else value
+    if isinstance(value, dict):
+        return {k: _absolute_refs(v, base) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_absolute_refs(v, base) for v in value]
+    return value
+
+
+def load_variants(items: list[str], suite: LoadedSuite | None = None) -> list[LoadedVariant]:
+    loaded = [load_variant(item, suite) for item in items]
     names = [lv.variant.name for lv in loaded]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:

@@ -1,146 +1,62 @@
-"""The variant file format (schema version 1): one agent configuration under test.
+"""The variant file format (schema version 2): one agent under test.
 
-A baseline and a candidate are two variant files. Every field that a team tunes lives here, so a
-tuning job can write a new candidate by editing one file. See ``docs/variants.md``.
+A baseline and a candidate are two variant files. A variant names an agent kind and carries that
+kind's own configuration in its ``agent:`` block; the kind's configuration model (registered with
+the kind, see :mod:`callgate.agents.voice`) validates it when the file is loaded. Version 1 files
+(the pipeline's fields at the top level) are migrated on load. See ``docs/variants.md``.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+# Version 1 kept the pipeline agent's configuration at the top level of the file.
+_V1_PIPELINE_KEYS = ("asr", "tts", "vad", "turn", "policy", "tools", "routing", "prices")
 
 
-class _Strict(BaseModel):
+class AgentSpec(BaseModel):
+    """``agent: {kind: ..., <the kind's own fields>}``; the kind's model validates the rest."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    kind: str = Field("pipeline", min_length=1, description="a registered agent kind")
+
+    def config(self) -> dict[str, Any]:
+        """The whole block as the kind's configuration model reads it (``kind`` included)."""
+        return {"kind": self.kind, **(self.model_extra or {})}
+
+
+class Variant(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-
-class LatencySpec(_Strict):
-    """Seeded latency model of one stage, in virtual seconds.
-
-    latency = base_s + per_audio_s * seconds of audio in + per_char_s * characters in
-              + network_s, times a log-normal jitter factor with sigma ``jitter``.
-    Each stage has its own defaults (a partial override keeps the other fields), calibrated from
-    compute times measured on a 2-core machine (``benchmarks/simulation.py`` prints the fit).
-    """
-
-    base_s: float = Field(0.0, ge=0.0, le=30.0)
-    per_audio_s: float = Field(0.0, ge=0.0, le=10.0)
-    per_char_s: float = Field(0.0, ge=0.0, le=1.0)
-    network_s: float = Field(0.0, ge=0.0, le=10.0)
-    jitter: float = Field(0.1, ge=0.0, le=2.0)
-
-
-# Stage defaults, fitted by benchmarks/simulation.py on the demo suite (2-core machine, 2026-11-25):
-# Whisper tiny.en int8 took 0.50-0.67 s per utterance (+0.01 s per second of audio: the encoder
-# always runs a 30 s window); piper took 0.12 s + 4.3 ms per character for a whole reply; the
-# banking policy 3 ms. Tools are the simulator's own, so their latency is an assumed network
-# round trip to a bank API, not a measurement.
-class ASRLatency(LatencySpec):
-    base_s: float = Field(0.5, ge=0.0, le=30.0)
-    per_audio_s: float = Field(0.01, ge=0.0, le=10.0)
-
-
-class TTSLatency(LatencySpec):
-    base_s: float = Field(0.12, ge=0.0, le=30.0)
-    per_char_s: float = Field(0.0043, ge=0.0, le=1.0)
-
-
-class PolicyLatency(LatencySpec):
-    base_s: float = Field(0.005, ge=0.0, le=30.0)
-    jitter: float = Field(0.25, ge=0.0, le=2.0)
-
-
-class ToolLatency(LatencySpec):
-    network_s: float = Field(0.15, ge=0.0, le=10.0)
-    jitter: float = Field(0.3, ge=0.0, le=2.0)
-
-
-class ASRHintsSpec(_Strict):
-    vocabulary: list[str] = Field(default_factory=list)
-    prompt: str = ""
-
-
-class ASRSpec(_Strict):
-    engine: str = "whisper"
-    params: dict[str, Any] = Field(default_factory=dict, description="engine constructor params")
-    hints: ASRHintsSpec = ASRHintsSpec()
-    latency: ASRLatency = ASRLatency()
-
-
-class TTSSpec(_Strict):
-    engine: str = "piper"
-    voice: str = "joe"
-    rate: float = Field(1.0, gt=0.3, le=3.0)
-    params: dict[str, Any] = Field(default_factory=dict)
-    latency: TTSLatency = TTSLatency()
-
-
-class VADSpec(_Strict):
-    engine: str = "energy"
-    params: dict[str, Any] = Field(default_factory=dict)
-
-
-class TurnSpec(_Strict):
-    """End-of-turn and interruption settings: the knobs teams tune for responsiveness."""
-
-    end_of_turn_silence_ms: int = Field(800, ge=50, le=5000)
-    barge_in: bool = True
-    barge_in_min_speech_ms: int = Field(200, ge=0, le=3000)
-    barge_in_stop_ms: int = Field(150, ge=0, le=3000)
-    no_input_timeout_s: float = Field(6.0, ge=0.5, le=60.0)
-
-
-class PolicySpec(_Strict):
-    name: str = "banking"
-    version: str = "1.0"
-    params: dict[str, Any] = Field(default_factory=dict)
-    latency: PolicyLatency = PolicyLatency()
-
-
-class ToolsSpec(_Strict):
-    toolset: str = "banking"
-    schema_version: str = "banking-v1"
-    params: dict[str, Any] = Field(default_factory=dict)
-    latency: ToolLatency = ToolLatency()
-
-
-class RoutingSpec(_Strict):
-    """When the agent hands the caller to a human (the policy reads these)."""
-
-    transfer_after_failures: int = Field(2, ge=1, le=20)
-
-
-class PriceTable(_Strict):
-    """Prices in the variant's currency, for cost per call and per completed call."""
-
-    currency: str = "USD"
-    asr_per_minute: float = Field(0.0, ge=0.0)
-    tts_per_1k_chars: float = Field(0.0, ge=0.0)
-    policy_per_call: float = Field(0.0, ge=0.0, description="per policy invocation (one per turn)")
-    telephony_per_minute: float = Field(0.0, ge=0.0)
-
-
-class AgentSpec(_Strict):
-    """Which kind of agent runs the call. ``pipeline`` is callgate's own VAD-ASR-policy-TTS loop;
-    other kinds (Pipecat, LiveKit, HTTP) plug in through the agent registry."""
-
-    kind: str = "pipeline"
-    params: dict[str, Any] = Field(default_factory=dict)
-
-
-class Variant(_Strict):
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     description: str = ""
     agent: AgentSpec = AgentSpec()
-    asr: ASRSpec = ASRSpec()
-    tts: TTSSpec = TTSSpec()
-    vad: VADSpec = VADSpec()
-    turn: TurnSpec = TurnSpec()
-    policy: PolicySpec = PolicySpec()
-    tools: ToolsSpec = ToolsSpec()
-    routing: RoutingSpec = RoutingSpec()
-    prices: PriceTable = PriceTable()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _migrate(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("schema_version", 1) != 1:
+            return data
+        data = dict(data)
+        old_agent = data.pop("agent", None) or {}
+        agent: dict[str, Any] = {"kind": old_agent.get("kind", "pipeline")}
+        agent.update(old_agent.get("params") or {})
+        for key in _V1_PIPELINE_KEYS:
+            if key in data:
+                agent[key] = data.pop(key)
+        data["agent"] = agent
+        data["schema_version"] = SCHEMA_VERSION
+        return data
+
+
+def migrated_path(loc: tuple[int | str, ...], version: int) -> tuple[int | str, ...]:
+    """Where an error inside the agent's configuration stands in a file of ``version``."""
+    if version == 1 and loc and loc[0] in _V1_PIPELINE_KEYS:
+        return loc
+    return ("agent", *loc)

@@ -57,11 +57,11 @@ def index_page(runs: list[RunRow], gates: list[tuple[str, Path, GateReport | str
     rows = []
     for r in reversed(runs):
         created = datetime.fromtimestamp(r.created, tz=UTC).strftime("%Y-%m-%d %H:%M")
-        variants = ", ".join(str(v) for v in r.spec.get("variants", []))
+        variants = ", ".join(r.spec.variants)
         rows.append(
             f'<tr><td class="mono"><a href="{esc(run_href(r.run_id))}">{esc(r.run_id)}</a></td>'
-            f"<td>{esc(r.spec.get('suite', '?'))}</td><td>{esc(variants)}</td>"
-            f"<td>{esc(r.spec.get('grid', '?'))}</td><td>{r.stored}/{r.planned}</td>"
+            f"<td>{esc(r.spec.suite or '?')}</td><td>{esc(variants)}</td>"
+            f"<td>{esc(r.spec.grid or '?')}</td><td>{r.stored}/{r.planned}</td>"
             f"<td>{'complete' if r.finished else 'partial'}</td><td>{created}</td></tr>"
         )
     runs_html = (
@@ -178,7 +178,7 @@ def run_page(view: RunView, f: CallFilter, extra: dict[str, str]) -> str:
     errors = "".join(f'<p class="badge bad">{esc(e)}</p>' for e in f.errors)
     body = (
         f"<h1>Run {esc(run_id)}</h1>"
-        f'<p class="muted">suite {esc(view.run.spec.get("suite", "?"))} &middot; '
+        f'<p class="muted">suite {esc(view.run.spec.suite or "?")} &middot; '
         f"baseline: {esc(view.baseline or '-')} &middot; candidate: {esc(view.candidate or '-')}"
         "</p>"
         f'<section class="card">{summary_table(view)}</section>'

@@ -31,12 +31,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from callgate_banking.nlu import DATA_DIR
 
-from callgate.agents.banking.nlu import DATA_DIR
+from callgate.agents.env import CallEnv
 from callgate.scenarios.model import ChannelSpec, NoiseSpec, VoiceSpec
 from callgate.simulation.babble import babble
 from callgate.simulation.channel import degrade
-from callgate.simulation.env import CallEnv
 from callgate.speech.asr_whisper import WhisperASR
 from callgate.speech.audio import SAMPLE_RATE
 from callgate.speech.engines import get_asr, get_tts

@@ -12,8 +12,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from callgate.agents.banking.slots import ACCOUNTS, CARDS, best_merchant
 from callgate.agents.policy import JSON, ToolResult, ToolSchema
+from callgate_banking.slots import ACCOUNTS, CARDS, best_merchant
 
 
 def default_state() -> JSON:

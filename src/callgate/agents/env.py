@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from callgate.simulation.stopwatch import Stopwatch
+from callgate.agents.stopwatch import Stopwatch
 from callgate.store.blobs import BlobStore
 from callgate.store.cache import SpeechCache
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from callgate.agents.banking.slots import (
+from callgate_banking.slots import (
     extract_account,
     extract_amount,
     extract_card,

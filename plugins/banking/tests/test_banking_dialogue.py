@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from callgate_banking import BankingPolicy, BankingTools, default_state
 
-from callgate.agents.banking import BankingPolicy, BankingTools, default_state
 from callgate.agents.policy import (
     POLICIES,
     DialoguePolicy,

@@ -9,8 +9,23 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from pydantic import BaseModel, Field
 
-from callgate.variants.model import LatencySpec
+
+class LatencySpec(BaseModel):
+    """Seeded latency model of one stage, in virtual seconds.
+
+    latency = base_s + per_audio_s * seconds of audio in + per_char_s * characters in
+              + network_s, times a log-normal jitter factor with sigma ``jitter``.
+    Each stage has its own defaults (a partial override keeps the other fields), calibrated from
+    compute times measured on a 2-core machine (``benchmarks/simulation.py`` prints the fit).
+    """
+
+    base_s: float = Field(0.0, ge=0.0, le=30.0)
+    per_audio_s: float = Field(0.0, ge=0.0, le=10.0)
+    per_char_s: float = Field(0.0, ge=0.0, le=1.0)
+    network_s: float = Field(0.0, ge=0.0, le=10.0)
+    jitter: float = Field(0.1, ge=0.0, le=2.0)
 
 
 class LatencySampler:

@@ -14,11 +14,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from callgate.agents.banking import replies as say
-from callgate.agents.banking import slots as sl
-from callgate.agents.banking.nlu import NO_INTENT, IntentModel, cache_key
 from callgate.agents.policy import JSON, PolicyInput, PolicyReply, Tools
 from callgate.errors import UsageError
+from callgate_banking import replies as say
+from callgate_banking import slots as sl
+from callgate_banking.nlu import NO_INTENT, IntentModel, cache_key
 
 # The session cannot see the call's tool state, so merchants are matched against a known list;
 # an unknown merchant still works as a free-text answer to "which merchant?" (the tool matches

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from callgate.agents.banking import nlu
-from callgate.agents.banking.nlu import IntentModel, forget_loaded, load_dataset
+from callgate_banking import nlu
+from callgate_banking.nlu import IntentModel, forget_loaded, load_dataset
 
 NOISY = nlu.DATA_DIR / "intents_asr_noisy.jsonl"
 VOICES = {"us-espeak", "scottish", "caribbean", "nyc", "us-joe"}

@@ -8,9 +8,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from callgate_banking import nlu
+from callgate_banking.nlu import IntentModel, forget_loaded, load_dataset
 
-from callgate.agents.banking import nlu
-from callgate.agents.banking.nlu import IntentModel, forget_loaded, load_dataset
 from callgate.errors import UsageError
 
 INTENTS = {

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from callgate_banking.tools import BankingTools, default_state
 
-from callgate.agents.banking.tools import BankingTools, default_state
 from callgate.agents.policy import TOOLSETS, ToolBackend
 
 

@@ -1,0 +1,124 @@
+"""The pipeline agent's configuration: the ``agent:`` block of a variant whose kind is ``pipeline``.
+
+Every field a team tunes in callgate's own VAD -> ASR -> policy -> tools -> TTS loop lives here, so
+a tuning job writes a new candidate by editing one block. See ``docs/variants.md``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from callgate.agents.latency import LatencySpec
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# Stage defaults, fitted by benchmarks/simulation.py on the demo suite (2-core machine, 2026-11-25):
+# Whisper tiny.en int8 took 0.50-0.67 s per utterance (+0.01 s per second of audio: the encoder
+# always runs a 30 s window); piper took 0.12 s + 4.3 ms per character for a whole reply; the
+# reference policy 3 ms. Tools are the simulator's own, so their latency is an assumed network
+# round trip to a service API, not a measurement.
+class ASRLatency(LatencySpec):
+    base_s: float = Field(0.5, ge=0.0, le=30.0)
+    per_audio_s: float = Field(0.01, ge=0.0, le=10.0)
+
+
+class TTSLatency(LatencySpec):
+    base_s: float = Field(0.12, ge=0.0, le=30.0)
+    per_char_s: float = Field(0.0043, ge=0.0, le=1.0)
+
+
+class PolicyLatency(LatencySpec):
+    base_s: float = Field(0.005, ge=0.0, le=30.0)
+    jitter: float = Field(0.25, ge=0.0, le=2.0)
+
+
+class ToolLatency(LatencySpec):
+    network_s: float = Field(0.15, ge=0.0, le=10.0)
+    jitter: float = Field(0.3, ge=0.0, le=2.0)
+
+
+class ASRHintsSpec(_Strict):
+    vocabulary: list[str] = Field(default_factory=list)
+    prompt: str = ""
+
+
+class ASRSpec(_Strict):
+    engine: str = "whisper"
+    params: dict[str, Any] = Field(default_factory=dict, description="engine constructor params")
+    hints: ASRHintsSpec = ASRHintsSpec()
+    latency: ASRLatency = ASRLatency()
+
+
+class TTSSpec(_Strict):
+    engine: str = "piper"
+    voice: str = "joe"
+    rate: float = Field(1.0, gt=0.3, le=3.0)
+    params: dict[str, Any] = Field(default_factory=dict)
+    lexicon: dict[str, str] = Field(
+        default_factory=dict, description="respellings the voice needs to say domain terms right"
+    )
+    latency: TTSLatency = TTSLatency()
+
+
+class VADSpec(_Strict):
+    engine: str = "energy"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class TurnSpec(_Strict):
+    """End-of-turn and interruption settings: the knobs teams tune for responsiveness."""
+
+    end_of_turn_silence_ms: int = Field(800, ge=50, le=5000)
+    barge_in: bool = True
+    barge_in_min_speech_ms: int = Field(200, ge=0, le=3000)
+    barge_in_stop_ms: int = Field(150, ge=0, le=3000)
+    no_input_timeout_s: float = Field(6.0, ge=0.5, le=60.0)
+
+
+class PolicySpec(_Strict):
+    name: str = Field(min_length=1, description="a registered dialogue policy or module:attr")
+    version: str = "1.0"
+    params: dict[str, Any] = Field(default_factory=dict)
+    latency: PolicyLatency = PolicyLatency()
+
+
+class ToolsSpec(_Strict):
+    toolset: str = Field(min_length=1, description="a registered tool set or module:attr")
+    schema_version: str = "1"
+    params: dict[str, Any] = Field(default_factory=dict)
+    latency: ToolLatency = ToolLatency()
+
+
+class RoutingSpec(_Strict):
+    """When the agent hands the caller to a human (the policy reads these)."""
+
+    transfer_after_failures: int = Field(2, ge=1, le=20)
+
+
+class PriceTable(_Strict):
+    """Prices in the variant's currency, for cost per call and per completed call."""
+
+    currency: str = "USD"
+    asr_per_minute: float = Field(0.0, ge=0.0)
+    tts_per_1k_chars: float = Field(0.0, ge=0.0)
+    policy_per_call: float = Field(0.0, ge=0.0, description="per policy invocation (one per turn)")
+    telephony_per_minute: float = Field(0.0, ge=0.0)
+
+
+class PipelineConfig(_Strict):
+    """``agent: {kind: pipeline, ...}``: the engines, turn-taking, policy, tools and prices."""
+
+    kind: Literal["pipeline"] = "pipeline"
+    asr: ASRSpec = ASRSpec()
+    tts: TTSSpec = TTSSpec()
+    vad: VADSpec = VADSpec()
+    turn: TurnSpec = TurnSpec()
+    policy: PolicySpec
+    tools: ToolsSpec
+    routing: RoutingSpec = RoutingSpec()
+    prices: PriceTable = PriceTable()

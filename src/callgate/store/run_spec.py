@@ -1,0 +1,74 @@
+"""The run spec: what a run was asked to do, stored with it and read back through one model.
+
+The run id is a hash of the spec's identity (suite and variant content hashes, grid, filters,
+repeats, seed, plugin modules), so the same command resumes the same run. The suite and the
+variants travel inside the spec, so replays (attribution) need no source files; they are kept as
+plain JSON here because the store sits below the packages that model them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# 1: a plain dict without ``schema_version`` or ``plugins`` (callgate before this model).
+# 2: this model.
+RUN_SPEC_SCHEMA_VERSION: Literal[2] = 2
+
+
+class PluginsUsed(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    modules: list[str] = Field(
+        default_factory=list, description="--plugin modules every worker imports again"
+    )
+    parts: dict[str, str] = Field(
+        default_factory=dict,
+        description="'kind:name' -> where it came from (distribution and version, or reference)",
+    )
+
+
+class RunSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_version: Literal[2] = RUN_SPEC_SCHEMA_VERSION
+    suite: str = ""
+    suite_path: str = ""
+    suite_hash: str = ""
+    variants: dict[str, str] = Field(
+        default_factory=dict, description="variant name -> content hash"
+    )
+    variant_specs: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    grid: str = ""
+    cohort: list[str] = Field(default_factory=list)
+    scenarios: list[str] = Field(default_factory=list)
+    split: str = "all"
+    repeats: int = 1
+    seed: int = 0
+    suite_json: dict[str, Any] | None = Field(
+        None, description="the whole validated suite; None for imported or hand-made runs"
+    )
+    plugins: PluginsUsed = PluginsUsed()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _migrate(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "schema_version" not in data:
+            data = dict(data)
+            # Version 1 listed the variants by name only in some hand-made runs.
+            if isinstance(data.get("variants"), list):
+                data["variants"] = {name: "" for name in data["variants"]}
+            data["schema_version"] = RUN_SPEC_SCHEMA_VERSION
+        return data
+
+    def run_id(self) -> str:
+        """Derived from what selects the calls, not from what is already covered by a hash."""
+        identity = self.model_dump(
+            mode="json", exclude={"suite_path", "variant_specs", "suite_json", "plugins"}
+        )
+        identity["plugin_modules"] = list(self.plugins.modules)
+        blob = json.dumps(identity, sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
