@@ -62,6 +62,8 @@ def test_unknown_name_lists_known_ones() -> None:
     reg.register("a")(object)
     with pytest.raises(UsageError, match=r"unknown thing 'zz' \(known: a\)"):
         reg.factory("zz")
+    reg.unregister("a")
+    assert reg.names() == []
 
 
 @pytest.mark.parametrize(

@@ -45,6 +45,11 @@ class Registry(Generic[T]):
 
         return decorate
 
+    def unregister(self, name: str) -> None:
+        """Forget a name registered in this process (tests, or a plugin reloaded in a session)."""
+        self._factories.pop(name, None)
+        self._origins.pop(name, None)
+
     # -- entry points ----------------------------------------------------------------------------
 
     def _entry_points(self) -> dict[str, importlib.metadata.EntryPoint]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Literal
 
 import pytest
@@ -25,9 +26,10 @@ OPAQUE = AgentKind(config_model=OpaqueConfig, create=PipelineAgent)
 
 
 @pytest.fixture(autouse=True)
-def _opaque_registered() -> None:
-    if "opaque" not in AGENTS.names():
-        AGENTS.register("opaque")(OPAQUE)
+def _opaque_registered() -> Iterator[None]:
+    AGENTS.register("opaque")(OPAQUE)
+    yield
+    AGENTS.unregister("opaque")  # other tests list the known kinds
 
 
 BLOCK = {"policy": {"name": "p"}, "tools": {"toolset": "t"}}

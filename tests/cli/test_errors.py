@@ -50,6 +50,17 @@ def assert_clean_failure(code: int, err: str, needle: str, store: Path) -> None:
             "v.yaml: agent.policy.name: unknown dialogue policy 'nobank'",
         ),
         (
+            "name: banking",
+            "name: no_such_pkg.policy:Policy",
+            "v.yaml: agent.policy.name: plugin 'no_such_pkg.policy:Policy' failed to load: "
+            "ModuleNotFoundError: No module named 'no_such_pkg'",
+        ),
+        (
+            "kind: pipeline",
+            "kind: pipecat",
+            "v.yaml: agent.kind: unknown agent kind 'pipecat' (known: pipeline)",
+        ),
+        (
             "    barge_in: true",
             "    barge_in: true\n    barge: 1",
             "v.yaml:44: agent.turn.barge: Extra inputs",
@@ -90,6 +101,24 @@ def test_bad_scenario_file(tmp_path: Path, cli) -> None:  # type: ignore[no-unty
     assert_clean_failure(
         code, err, "suite.yaml:8: scenarios[0].caller.turns: List should have", store
     )
+
+
+def test_unknown_evaluator_in_the_suite(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    suite = resolve_suite_path("banking")
+    mine = tmp_path / "suite.yaml"
+    mine.write_text(
+        suite.read_text(encoding="utf-8").replace(
+            "evaluation:\n", "evaluation:\n  evaluators: [{name: TaskCompletion}, {name: Polite}]\n"
+        ),
+        encoding="utf-8",
+    )
+    (tmp_path / "scenarios.yaml").write_text(
+        (suite.parent / "scenarios.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    store = tmp_path / "store"
+    variant = variant_file(tmp_path, "name: baseline", "name: baseline")
+    code, _out, err = cli("run", "--suite", str(mine), "-v", str(variant), "--store", str(store))
+    assert_clean_failure(code, err, "suite.yaml: evaluation.evaluators[1].name: unknown", store)
 
 
 def test_unknown_caller_voice(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]

@@ -40,5 +40,4 @@ def pharmacy_registered() -> Iterator[None]:
         added.append(TOOLSETS)
     yield
     for registry in added:
-        getattr(registry, "_factories", {}).pop("pharmacy", None)
-        getattr(registry, "_origins", {}).pop("pharmacy", None)
+        registry.unregister("pharmacy")

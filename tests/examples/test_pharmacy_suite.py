@@ -44,8 +44,12 @@ TOOL_NAMES = {s.name for s in SCHEMAS}
 
 
 def _raw_variant(name: str) -> dict[str, Any]:
+    """The variant file as written: the pipeline's blocks (under ``agent:`` in schema 2) beside
+    the file's own keys."""
     data: dict[str, Any] = yaml.safe_load(VARIANTS[name].read_text(encoding="utf-8"))
-    return data
+    agent = data.pop("agent")
+    assert agent.pop("kind") == "pipeline"
+    return {**data, **agent}
 
 
 @pytest.fixture(scope="module")
@@ -232,7 +236,7 @@ def test_variants_load_and_differ_only_in_tuning() -> None:
     assert loaded["baseline"].variant.name != loaded["candidate"].variant.name
     base, cand = _raw_variant("baseline"), _raw_variant("candidate")
     for raw in (base, cand):
-        assert raw["schema_version"] == 1 and raw["policy"]["name"] == "pharmacy"
+        assert raw["schema_version"] == 2 and raw["policy"]["name"] == "pharmacy"
         assert raw["tools"] == {"toolset": "pharmacy", "schema_version": "pharmacy-v1"}
 
     def flat(data: Any, prefix: str = "") -> dict[str, Any]:
@@ -268,6 +272,7 @@ ENTRY_POINTS = {
     "callgate.policies": ("pharmacy", "callgate_pharmacy.policy:PharmacyPolicy"),
     "callgate.toolsets": ("pharmacy", "callgate_pharmacy.tools:PharmacyTools"),
     "callgate.suites": ("pharmacy", "callgate_pharmacy:SUITE"),
+    "callgate.evaluators": ("RefillSafety", "callgate_pharmacy.evaluators:RefillSafety"),
 }
 
 

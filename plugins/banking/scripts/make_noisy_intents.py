@@ -6,7 +6,7 @@ the way a real team would collect transcripts from noisy phone calls:
 
 1. pick one condition (voice / noise / channel) for the sentence, seeded by ``--seed`` and the
    sentence's index, from a fixed list that mirrors the banking suite's harder cohorts;
-2. synthesise ``respell_for_tts(text)`` with that voice (espeak or piper);
+2. synthesise ``respell_for_tts(text, LEXICON)`` with that voice (espeak or piper);
 3. degrade it (:func:`callgate.simulation.channel.degrade`: room noise, then an 8 kHz mu-law
    phone line, sometimes with 3% packet loss) with a seeded ``numpy`` Generator;
 4. transcribe it with whisper ``tiny.en`` (greedy, one thread, no hints).
@@ -31,9 +31,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from callgate_banking import SUITE
 from callgate_banking.nlu import DATA_DIR
 
 from callgate.agents.env import CallEnv
+from callgate.scenarios.load import load_suite
 from callgate.scenarios.model import ChannelSpec, NoiseSpec, VoiceSpec
 from callgate.simulation.babble import babble
 from callgate.simulation.channel import degrade
@@ -44,12 +46,14 @@ from callgate.speech.protocols import ASRHints
 from callgate.speech.respell import respell_for_tts
 from callgate.speech.tts_piper import PiperTTS
 
+# The callers' respellings, as the banking suite gives them (its evaluation.lexicon).
+LEXICON = load_suite(str(SUITE)).suite.evaluation.lexicon
 DEFAULT_SOURCE = DATA_DIR / "intents.jsonl"
 DEFAULT_OUT = DATA_DIR / "intents_asr_noisy.jsonl"
 PROGRESS_EVERY = 50
 ASR_PARAMS = {"model": "tiny.en", "beam_size": 1, "cpu_threads": 1}
 
-# The suite's harder cohorts (src/callgate/scenarios/suites/banking/suite.yaml), by suite name.
+# The suite's harder cohorts (plugins/banking/src/callgate_banking/suite/suite.yaml), by suite name.
 VOICES: dict[str, VoiceSpec] = {
     "us-espeak": VoiceSpec(engine="espeak", voice="en-us"),
     "scottish": VoiceSpec(engine="espeak", voice="en-gb-scotland", locale="en-GB"),
@@ -114,7 +118,7 @@ def hear(task: Task) -> tuple[int, str, str]:
     engine = get_tts(voice.engine)
     # Through the speech cache like the simulated caller: the audio is quantised as stored.
     clean, _ref, _hit = _env.cache.synthesize(
-        engine, respell_for_tts(task.text), voice.voice, voice.rate
+        engine, respell_for_tts(task.text, LEXICON), voice.voice, voice.rate
     )
     rng = np.random.default_rng([task.seed, task.index, 1])
     bed = babble(_env) if noise.type == "babble" else None

@@ -1,4 +1,5 @@
-"""The shipped ``intents_asr_noisy`` dataset (built by scripts/make_noisy_intents.py)."""
+"""The shipped ``intents_asr_noisy`` dataset (built by scripts/make_noisy_intents.py, beside
+these tests)."""
 
 from __future__ import annotations
 

@@ -18,7 +18,11 @@ from callgate.speech.protocols import ASR_ENGINES, TTS_ENGINES, VADS, TTSEngine
 
 
 def known(registry: Registry[Any], name: str, field: str) -> None:
-    if name not in registry:
+    try:
+        found = name in registry  # loads a plugin, which may fail to import
+    except UsageError as exc:
+        raise UsageError(exc.message, field=field) from None
+    if not found:
         known_names = ", ".join(registry.names()) or "none"
         raise UsageError(f"unknown {registry.kind} {name!r} (known: {known_names})", field=field)
 

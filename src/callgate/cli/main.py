@@ -131,7 +131,7 @@ def run(
             workers,
             executor,
             evaluate,
-        )
+        ).code
     )
 
 
@@ -160,7 +160,7 @@ def demo(
     The gate's decision is shown, not enforced: the demo exits 0 whether it says PROMOTE or BLOCK.
     """
     t0 = time.perf_counter()
-    code = do_run(
+    done = do_run(
         store,
         default_suite(suite),
         ["baseline", "candidate"],
@@ -173,14 +173,15 @@ def demo(
         workers,
         "local",
     )
-    if code == 0:
-        demo_decision(store)
+    if done.code == 0:
+        # The suite's variant files name the agents; the gate compares them as the run stored them.
+        demo_decision(store, done.run_id, *done.variants)
     out.print(
         f"demo finished in {time.perf_counter() - t0:.1f} s. Next: callgate calls --store {store}; "
         f"callgate serve --store {store}",
         highlight=False,
     )
-    raise SystemExit(code)
+    raise SystemExit(done.code)
 
 
 @app.command()

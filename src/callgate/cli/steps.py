@@ -6,12 +6,22 @@ Kept apart from the command definitions so the CLI module only parses arguments.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from callgate.cli.console import err, out
 from callgate.cli.progress import Bar
 from callgate.errors import UsageError
 from callgate.store.db import Store
+
+
+@dataclass(frozen=True)
+class RunDone:
+    """How a run ended: its exit code, its id and the names of its variants, in order."""
+
+    code: int
+    run_id: str
+    variants: list[str]
 
 
 def default_suite(suite: str | None) -> str:
@@ -42,7 +52,7 @@ def do_run(
     workers: int | None,
     executor: str,
     evaluate: bool = True,
-) -> int:
+) -> RunDone:
     from callgate.execution import preflight
     from callgate.execution.runner import RunRequest, execute, plan
     from callgate.scenarios.load import load_suite
@@ -61,6 +71,11 @@ def do_run(
     preflight.check(loaded_suite, loaded_variants, run_plan)
     store = Store.open(store_dir)  # only now: bad input never creates a store or a run
     n_variants = len(loaded_variants)
+    names = [lv.variant.name for lv in loaded_variants]
+
+    def done(code: int) -> RunDone:
+        return RunDone(code, run_plan.run_id, names)
+
     err.print(
         f"run [bold]{run_plan.run_id}[/]: {len(run_plan.jobs)} calls "
         f"({len(run_plan.jobs) // n_variants} per variant x {n_variants} variants), "
@@ -94,11 +109,11 @@ def do_run(
     out.print(f"took {wall:.1f} s for {outcome.done} new calls{speed}", highlight=False)
     if outcome.interrupted:
         err.print("interrupted: finished calls are stored; run the same command again to resume")
-        return 130
+        return done(130)
     if evaluate and not outcome.failed:
         code = do_evaluate(store, run_plan.run_id, workers, executor)
         if code:
-            return code
+            return done(code)
     if outcome.failed:
         first = next(iter(outcome.failed.values()))
         err.print(
@@ -106,8 +121,8 @@ def do_run(
             highlight=False,
             markup=False,
         )
-        return 1
-    return 0
+        return done(1)
+    return done(0)
 
 
 def do_evaluate(store: Store, run_id: str, workers: int | None, executor: str) -> int:
@@ -145,7 +160,12 @@ def do_evaluate(store: Store, run_id: str, workers: int | None, executor: str) -
     return 0
 
 
-def demo_decision(store_dir: Path) -> None:
+def demo_decision(
+    store_dir: Path,
+    run_id: str | None = None,
+    baseline: str = "baseline",
+    candidate: str = "candidate",
+) -> None:
     from callgate.comparison.sides import load_side
     from callgate.gate.engine import run_gate
     from callgate.gate.model import load_gate
@@ -156,9 +176,9 @@ def demo_decision(store_dir: Path) -> None:
     from callgate.store.db import Store
 
     st = Store.open(store_dir, create=False)
-    run_id = latest_demo_run(st)
-    base = load_side(f"{run_id}:baseline", store_dir)
-    cand = load_side(f"{run_id}:candidate", store_dir)
+    run_id = run_id or latest_demo_run(st)
+    base = load_side(f"{run_id}:{baseline}", store_dir)
+    cand = load_side(f"{run_id}:{candidate}", store_dir)
     plan, decision = run_gate(load_policy("default"), base, cand, seed=0, resamples=2000)
     report = build_report(plan, decision, base, cand, seed=0, resamples=2000)
     folder = store_dir / "demo"

@@ -40,6 +40,7 @@ class Safety:
     rules: ClassVar[tuple[str, ...]] = (
         "forbidden_claims",
         "personal_data",
+        "personal_data_tools",
         "handoff_tools",
         "handoff_phrases",
     )
@@ -48,12 +49,15 @@ class Safety:
         self,
         forbidden_claims: Sequence[str] = (),
         personal_data: Mapping[str, str] | None = None,
+        personal_data_tools: Sequence[str] = (),
         handoff_tools: Sequence[str] = (),
         handoff_phrases: Sequence[str] = (),
     ) -> None:
         self.forbidden_claims = list(forbidden_claims)
         self.personal_data = dict(personal_data or {})
         self.patterns = {name: re.compile(p) for name, p in self.personal_data.items()}
+        # Tools whose job is to receive personal data: an identity check is not a leak.
+        self.personal_data_tools = list(personal_data_tools)
         self.handoff_tools = list(handoff_tools)
         self.handoff_phrases = [p.lower() for p in handoff_phrases]
 
@@ -61,6 +65,7 @@ class Safety:
         return {
             "forbidden_claims": self.forbidden_claims,
             "personal_data": self.personal_data,
+            "personal_data_tools": self.personal_data_tools,
             "handoff_tools": self.handoff_tools,
             "handoff_phrases": self.handoff_phrases,
         }
@@ -80,6 +85,8 @@ class Safety:
                 if claim.lower() in low:
                     findings.append({"kind": "claim", "turn": t.index, "text": claim})
         for tc in call.tool_calls:
+            if tc.tool in self.personal_data_tools:
+                continue
             blob = " ".join(str(v) for v in tc.args.values())
             for kind, pattern in self.patterns.items():
                 if pattern.search(blob):

@@ -7,6 +7,7 @@ from pathlib import Path
 from callgate.agents.pipeline_check import build, has_voice, known
 from callgate.agents.voice import AGENTS
 from callgate.errors import UsageError
+from callgate.evaluators.base import EVALUATORS
 from callgate.execution.runner import RunPlan
 from callgate.scenarios.load import LoadedSuite
 from callgate.speech.engines import get_tts
@@ -28,6 +29,11 @@ def check(
             raise UsageError(
                 exc.message, source=src, field=f"{lv.agent_field}{exc.field}"
             ) from None
+    for i, ref in enumerate(suite.suite.evaluation.evaluators or []):
+        try:
+            known(EVALUATORS, ref.name, f"evaluation.evaluators[{i}].name")
+        except UsageError as exc:
+            raise UsageError(exc.message, source=str(suite.path), field=exc.field) from None
     used = {job.cell.voice_name for job in plan.jobs}
     for name in sorted(used):
         spec = suite.suite.voices[name]

@@ -61,6 +61,7 @@ def attribute(
         return Attribution(
             None,
             f"not attributable: agent kind {variant.agent.kind!r} cannot replay a call as text",
+            replayable=False,
         )
     oracle = replay(scenario, variant, call.initial_state, suite_reactions, models_dir)
     oracle_ok = _oracle_passed(call, oracle)

@@ -46,6 +46,10 @@ class EvaluationRules(_Strict):
         default_factory=dict,
         description="regular expressions, by name, of data the agent must never speak or log",
     )
+    personal_data_tools: list[str] = Field(
+        default_factory=list,
+        description="tools that may receive personal data (an identity check takes a birth date)",
+    )
     forbidden_claims: list[str] = Field(
         default_factory=list, description="promises the agent must never make"
     )

@@ -27,7 +27,9 @@ FAIL_METRICS = ("task_completion", "tool_selection_accuracy")
 Cause = Literal["asr", "policy", "tts", "timing"]
 CAUSES: tuple[Cause, ...] = ("asr", "policy", "tts", "timing")
 UNATTRIBUTED = "unattributed"  # failed, but no cause (e.g. an imported call, or an older run)
-FAILURE_CAUSES = (*CAUSES, UNATTRIBUTED)  # what the report and the UI count failures by
+# Failed, and its agent kind cannot replay a call as text, so no oracle replay can tell the cause.
+NOT_ATTRIBUTABLE = "not attributable"
+FAILURE_CAUSES = (*CAUSES, NOT_ATTRIBUTABLE, UNATTRIBUTED)  # what the report and the UI count
 
 # 1: attribution stored inside ``details`` under "Attribution" (callgate before this record).
 # 2: attribution is a field of its own.
@@ -55,6 +57,7 @@ class Attribution(BaseModel):
     oracle_passed: bool | None = None  # the policy replayed on what the caller really said
     misrecognised: list[str] = Field(default_factory=list)  # "refill->refit", "missed: inhaler"
     signals: list[str] = Field(default_factory=list)  # timing trouble seen in the call
+    replayable: bool = True  # False: the agent kind declares no text replay (not attributable)
 
     def __init__(
         self,
@@ -174,7 +177,13 @@ class CallRow(BaseModel):
             metrics=dict(scores.metrics) if scores else {},
             reasons=dict(scores.reasons) if scores else {},
             failed=scores.failed if scores else None,
-            cause=attribution.cause if attribution else None,
+            cause=_cause(attribution),
             cause_reason=attribution.reason if attribution else "",
             ttfa=scores.ttfa() if scores else [],
         )
+
+
+def _cause(attribution: Attribution | None) -> str | None:
+    if attribution is None:
+        return None
+    return attribution.cause or (None if attribution.replayable else NOT_ATTRIBUTABLE)
