@@ -67,6 +67,7 @@ DOCUMENTED: dict[str, list[type[BaseModel]]] = {
         sm.VoiceSpec,
         sm.NoiseSpec,
         sm.ChannelSpec,
+        sm.TransformRef,
         sm.Grid,
         sm.Scenario,
         sm.Caller,

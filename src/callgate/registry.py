@@ -23,6 +23,8 @@ from callgate.plugins import is_reference, load_reference
 
 T = TypeVar("T")
 
+_ALL: list[Registry[Any]] = []  # every registry, so a run can record each part it resolved
+
 
 class Registry(Generic[T]):
     """A mapping from public names to factories of one kind of part."""
@@ -32,6 +34,7 @@ class Registry(Generic[T]):
         self.group = group
         self._factories: dict[str, Callable[..., T]] = {}
         self._origins: dict[str, str] = {}
+        _ALL.append(self)
 
     def register(
         self, name: str, origin: str = "registered"
@@ -120,6 +123,15 @@ class Registry(Generic[T]):
         """Where a resolved name came from: ``dist version: module:attr``, a reference, ..."""
         self.factory(name)
         return self._origins.get(name, "registered")
+
+
+def resolved_parts() -> dict[str, str]:
+    """``kind:name`` -> origin of every part this process has looked up so far."""
+    return {
+        f"{registry.kind}:{name}": registry._origins.get(name, "registered")
+        for registry in _ALL
+        for name in sorted(registry._factories)
+    }
 
 
 def _dist(ep: importlib.metadata.EntryPoint) -> str:

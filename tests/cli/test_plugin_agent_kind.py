@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 PLUGIN = """\
 from typing import Literal
 
-from callgate.agents.pipeline import PipelineAgent
+from callgate.agents.pipeline import PIPELINE, PipelineAgent
 from callgate.agents.pipeline_config import PipelineConfig
 from callgate.agents.voice import AGENTS, AgentKind
 
@@ -26,8 +26,11 @@ class OpaqueConfig(PipelineConfig):
     kind: Literal["opaque"] = "opaque"
 
 
-# callgate's own audio loop, without the text replay: how a framework agent looks to callgate.
-AGENTS.register("opaque")(AgentKind(config_model=OpaqueConfig, create=PipelineAgent))
+# callgate's own audio loop and preflight, without the text replay: how a framework agent looks
+# to callgate.
+AGENTS.register("opaque")(
+    AgentKind(config_model=OpaqueConfig, create=PipelineAgent, check=PIPELINE.check)
+)
 """
 # Fails with the policy whatever the agent hears (it drops the second request), so it needs a cause.
 FAILING = "multi-compound-freeze-and-balance"
@@ -57,7 +60,10 @@ def test_plugin_kind_runs_in_workers_and_is_not_attributable(tmp_path: Path) -> 
     with StoreReader.open(store) as reader:
         run = reader.latest_run()
         assert run.spec.plugins.modules == [str(plugin)]
-        assert run.spec.plugins.parts == {"agent kind:opaque": "registered"}
+        parts = run.spec.plugins.parts
+        assert parts["agent kind:opaque"] == "registered"
+        assert parts["dialogue policy:banking"].startswith("callgate-banking ")
+        assert parts["ASR engine:whisper"].startswith("callgate ")
         rows = reader.call_rows(run.run_id)
     assert rows and all(r.failed for r in rows)
     assert {r.failure_cause for r in rows} == {"not attributable"}

@@ -54,7 +54,7 @@ def do_run(
     evaluate: bool = True,
 ) -> RunDone:
     from callgate.execution import preflight
-    from callgate.execution.runner import RunRequest, execute, plan
+    from callgate.execution.runner import RunRequest, execute, plan, with_parts
     from callgate.scenarios.load import load_suite
     from callgate.store.db import Store
     from callgate.variants.load import load_variants
@@ -69,6 +69,7 @@ def do_run(
         RunRequest(loaded_suite, loaded_variants, grid, cohort, scenario, split, repeats, seed)
     )
     preflight.check(loaded_suite, loaded_variants, run_plan)
+    run_plan = with_parts(run_plan)  # what the preflight resolved, and where it came from
     store = Store.open(store_dir)  # only now: bad input never creates a store or a run
     n_variants = len(loaded_variants)
     names = [lv.variant.name for lv in loaded_variants]

@@ -10,6 +10,7 @@ from callgate.errors import UsageError
 from callgate.evaluators.base import EVALUATORS
 from callgate.execution.runner import RunPlan
 from callgate.scenarios.load import LoadedSuite
+from callgate.simulation.transforms import CHANNEL_TRANSFORMS
 from callgate.speech.engines import get_tts
 from callgate.speech.protocols import TTS_ENGINES
 from callgate.variants.load import LoadedVariant
@@ -19,32 +20,42 @@ def check(
     suite: LoadedSuite, variants: list[LoadedVariant], plan: RunPlan, models_dir: Path | None = None
 ) -> None:
     for lv in variants:
-        src = str(lv.path)
-        try:
-            known(AGENTS, lv.variant.agent.kind, "kind")
-            kind = AGENTS.get(lv.variant.agent.kind)
-            if kind.check is not None:
-                kind.check(kind.configure(lv.variant.agent.config()), models_dir)
-        except UsageError as exc:
-            raise UsageError(
-                exc.message, source=src, field=f"{lv.agent_field}{exc.field}"
-            ) from None
+        _check_variant(lv, models_dir)
+    try:
+        _check_suite(suite, plan)
+    except UsageError as exc:
+        raise UsageError(exc.message, source=str(suite.path), field=exc.field) from None
+
+
+def _check_variant(lv: LoadedVariant, models_dir: Path | None) -> None:
+    """The agent kind is known, and its own check (engines, policy, tools for a pipeline) passes."""
+    try:
+        known(AGENTS, lv.variant.agent.kind, "kind")
+        kind = AGENTS.get(lv.variant.agent.kind)
+        if kind.check is not None:
+            kind.check(kind.configure(lv.variant.agent.config()), models_dir)
+    except UsageError as exc:
+        field = f"{lv.agent_field}{exc.field}"
+        raise UsageError(exc.message, source=str(lv.path), field=field) from None
+
+
+def _check_suite(suite: LoadedSuite, plan: RunPlan) -> None:
+    """What the planned calls use of the suite: evaluators, channel transforms, caller voices."""
     for i, ref in enumerate(suite.suite.evaluation.evaluators or []):
-        try:
-            known(EVALUATORS, ref.name, f"evaluation.evaluators[{i}].name")
-        except UsageError as exc:
-            raise UsageError(exc.message, source=str(suite.path), field=exc.field) from None
-    used = {job.cell.voice_name for job in plan.jobs}
-    for name in sorted(used):
+        known(EVALUATORS, ref.name, f"evaluation.evaluators[{i}].name")
+    for name in sorted({job.cell.channel_name for job in plan.jobs}):
+        for i, transform in enumerate(suite.suite.channels[name].transforms):
+            field = f"channels.{name}.transforms[{i}]"
+            known(CHANNEL_TRANSFORMS, transform.name, f"{field}.name")
+            try:
+                build(CHANNEL_TRANSFORMS.create, transform.name, transform.params, field)
+            except ValueError as exc:  # the transform refused a parameter's value
+                raise UsageError(str(exc), field=f"{field}.params") from None
+    for name in sorted({job.cell.voice_name for job in plan.jobs}):
         spec = suite.suite.voices[name]
-        try:
-            known(TTS_ENGINES, spec.engine, f"voices.{name}.engine")
-            tts = build(get_tts, spec.engine, {}, f"voices.{name}")
-        except UsageError as exc:
-            raise UsageError(exc.message, source=str(suite.path), field=exc.field) from None
+        known(TTS_ENGINES, spec.engine, f"voices.{name}.engine")
+        tts = build(get_tts, spec.engine, {}, f"voices.{name}")
         if not has_voice(tts, spec.voice):
             raise UsageError(
-                f"unknown {spec.engine} voice {spec.voice!r}",
-                source=str(suite.path),
-                field=f"voices.{name}.voice",
+                f"unknown {spec.engine} voice {spec.voice!r}", field=f"voices.{name}.voice"
             )

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from callgate.agents.voice import AGENTS
 from callgate.errors import UsageError
 from callgate.execution.executors import EXECUTORS
 from callgate.plugins import loaded_plugin_modules
+from callgate.registry import resolved_parts
 from callgate.scenarios.cohorts import expand, parse_filters, select
 from callgate.scenarios.load import LoadedSuite
 from callgate.simulation.call import CallJob, call_id, call_seed
@@ -70,7 +70,7 @@ def plan(req: RunRequest) -> RunPlan:
         # The whole suite travels with the run, so replays (attribution) need no source files.
         suite_json=suite.model_dump(mode="json"),
         # Every worker imports these again; installed plugins come from entry points by name.
-        plugins=PluginsUsed(modules=loaded_plugin_modules(), parts=parts_used(req.variants)),
+        plugins=PluginsUsed(modules=loaded_plugin_modules()),
     )
     run_id = spec.run_id()
     jobs: list[CallJob] = []
@@ -97,13 +97,13 @@ def plan(req: RunRequest) -> RunPlan:
     return RunPlan(run_id, spec, jobs)
 
 
-def parts_used(variants: list[LoadedVariant]) -> dict[str, str]:
-    """Where each variant's agent kind came from (an entry point's distribution and version, or a
-    reference); engines, policies and tools are named inside the recorded variant specs."""
-    return {
-        f"agent kind:{k}": AGENTS.origin(k)
-        for k in sorted({lv.variant.agent.kind for lv in variants})
-    }
+def with_parts(run_plan: RunPlan) -> RunPlan:
+    """The plan with every part the preflight resolved recorded in its spec (agent kinds, engines,
+    policies, tool sets, ...: where each came from). Not part of the run id: a resumed run may
+    record newer versions, which the spec then shows."""
+    plugins = run_plan.spec.plugins.model_copy(update={"parts": resolved_parts()})
+    spec = run_plan.spec.model_copy(update={"plugins": plugins})
+    return RunPlan(run_plan.run_id, spec, run_plan.jobs)
 
 
 def _canonical_filters(items: list[str]) -> list[str]:

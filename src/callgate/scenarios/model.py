@@ -49,6 +49,13 @@ class NoiseSpec(_Strict):
         return self
 
 
+class TransformRef(_Strict):
+    """A channel transform by registered name (or ``module:attr``) and its parameters."""
+
+    name: str = Field(min_length=1)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
 class ChannelSpec(_Strict):
     """How the caller's audio reaches the agent."""
 
@@ -57,6 +64,9 @@ class ChannelSpec(_Strict):
     sample_rate: int = Field(16000, ge=8000, le=48000)
     packet_loss: float = Field(0.0, ge=0.0, le=0.5)
     packet_ms: int = Field(20, ge=5, le=100)
+    transforms: list[TransformRef] = Field(
+        default_factory=list, description="registered channel transforms applied after the line"
+    )
 
 
 class Grid(_Strict):

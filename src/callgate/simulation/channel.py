@@ -16,6 +16,7 @@ import soxr
 
 from callgate.scenarios.model import ChannelSpec, NoiseSpec
 from callgate.simulation.noise import add_noise, babble_bed, pink_noise, white_noise
+from callgate.simulation.transforms import CHANNEL_TRANSFORMS
 from callgate.speech.audio import SAMPLE_RATE, Audio
 
 __all__ = [
@@ -133,8 +134,15 @@ def degrade(
     rng: np.random.Generator,
     babble: Audio | None = None,
 ) -> ChannelResult:
-    """Noise first (the room around the caller), then the line to the agent."""
-    return apply_channel(add_noise(audio, noise, rng, babble), channel, rng)
+    """Noise first (the room around the caller), then the line to the agent, then the channel's
+    own transforms in order."""
+    result = apply_channel(add_noise(audio, noise, rng, babble), channel, rng)
+    if not channel.transforms:
+        return result
+    out = result.audio
+    for ref in channel.transforms:
+        out = CHANNEL_TRANSFORMS.create(ref.name, **ref.params).apply(out, rng)
+    return ChannelResult(out, result.packets_total, result.packets_lost)
 
 
 def _skirt(distance_hz: np.ndarray) -> np.ndarray:
