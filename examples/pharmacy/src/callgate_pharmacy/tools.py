@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from callgate.agents.policy import JSON, ToolResult, ToolSchema
+from callgate.agents.tooling import ToolRefused, dispatch
 
 from callgate_pharmacy.dates import WEEKDAYS, parse_date_of_birth, resolve_day
 from callgate_pharmacy.understanding import best_match
@@ -129,12 +130,8 @@ def _order_number(order_id: Any) -> int:
     return int(digits) if digits else 0
 
 
-class _Refused(Exception):
+class _Refused(ToolRefused):
     """Raised inside a tool; :meth:`PharmacyTools.call` turns it into ``ToolResult(ok=False)``."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def _text(value: Any, what: str) -> str:
@@ -179,23 +176,8 @@ class PharmacyTools:
         return copy.deepcopy(self._state)
 
     def call(self, name: str, args: JSON) -> ToolResult:
-        tool = self._tools.get(name)
-        if tool is None:
-            return ToolResult(ok=False, error=f"unknown tool {name!r}")
-        if not isinstance(args, dict):
-            return ToolResult(ok=False, error="arguments must be an object")
-        schema = next(s for s in SCHEMAS if s.name == name).parameters
-        missing = [a for a in schema["required"] if a not in args]
-        unexpected = sorted(set(args) - set(schema["properties"]))
-        if missing or unexpected:
-            problems = [f"missing argument {a!r}" for a in missing]
-            problems += [f"unexpected argument {a!r}" for a in unexpected]
-            return ToolResult(ok=False, error="; ".join(problems))
         try:
-            return ToolResult(ok=True, result=tool(**args))
-        except _Refused as exc:
-            result = {"field": exc.field} if exc.field else {}
-            return ToolResult(ok=False, result=result, error=str(exc))
+            return dispatch(SCHEMAS, self._tools, name, args)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             # A fixture of the wrong shape is a suite bug, but the call must still end cleanly
             # so the failure shows up in its trace instead of killing the run.

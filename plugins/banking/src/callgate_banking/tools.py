@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from callgate.agents.policy import JSON, ToolResult, ToolSchema
+from callgate.agents.tooling import ToolRefused, dispatch
 from callgate_banking.slots import ACCOUNTS, CARDS, best_merchant
 
 
@@ -79,7 +80,7 @@ SCHEMAS = [
 ]
 
 
-class _BadArgs(Exception):
+class _BadArgs(ToolRefused):
     """Raised inside a tool and turned into ``ToolResult(ok=False)`` by :meth:`call`."""
 
 
@@ -131,22 +132,7 @@ class BankingTools:
         return copy.deepcopy(self._state)
 
     def call(self, name: str, args: JSON) -> ToolResult:
-        tool = self._tools.get(name)
-        if tool is None:
-            return ToolResult(ok=False, error=f"unknown tool {name!r}")
-        if not isinstance(args, dict):
-            return ToolResult(ok=False, error="arguments must be an object")
-        schema = next(s for s in SCHEMAS if s.name == name).parameters
-        missing = [a for a in schema["required"] if a not in args]
-        unexpected = sorted(set(args) - set(schema["properties"]))
-        if missing or unexpected:
-            problems = [f"missing argument {a!r}" for a in missing]
-            problems += [f"unexpected argument {a!r}" for a in unexpected]
-            return ToolResult(ok=False, error="; ".join(problems))
-        try:
-            return ToolResult(ok=True, result=tool(**args))
-        except _BadArgs as exc:
-            return ToolResult(ok=False, error=str(exc))
+        return dispatch(SCHEMAS, self._tools, name, args)
 
     # ----------------------------------------------------------------------- the tools
 
