@@ -1,6 +1,6 @@
 """Simulation speed of the demo suite on this machine, and where the compute goes.
 
-Runs the bundled banking suite for the bundled baseline and candidate into a fresh temporary store
+Runs the banking suite (plugins/banking) for its baseline and candidate into a fresh temporary store
 (so every TTS and ASR result is computed, not cached), then prints:
 
 * seconds of simulated call audio per wall-clock second (the headline speed), and

@@ -126,3 +126,64 @@ def test_cli_plugin_anywhere_on_the_line(tmp_path: Path) -> None:
         "callgate: error: --plugin: plugin 'no_such_module_y' failed to load: "
         "ModuleNotFoundError: No module named 'no_such_module_y'"
     ]
+
+
+def test_a_registered_name_may_not_shadow_a_plugins(tmp_path: Path, on_path) -> None:
+    site = _dist(tmp_path, "cgtest.things", "echo", "cgtest_plugin:Echo", "class Echo:\n  pass\n")
+    on_path(site)
+    reg: Registry[object] = Registry("thing", "cgtest.things")
+    with pytest.raises(UsageError, match="'echo' is registered by registered and offered by"):
+        reg.register("echo")(object)
+
+
+def test_a_broken_plugin_does_not_stop_listing(tmp_path: Path, on_path) -> None:
+    site = _dist(tmp_path, "cgtest.things", "bad", "cgtest_plugin:Bad", "import no_such_mod\n")
+    on_path(site)
+    reg: Registry[object] = Registry("thing", "cgtest.things")
+    reg.register("good")(object)
+    reg.load_all()  # what export or gate do to list every metric
+    assert reg.names() == ["good"]
+    with pytest.raises(UsageError, match=r"thing 'bad' from plugin cgtest-plugin 1\.2\.3"):
+        reg.factory("bad")  # naming it still says why
+
+
+def test_evaluators_by_reference_keep_their_name_for_the_workers(tmp_path: Path) -> None:
+    from callgate.evaluators.suite import build_all, evaluation_spec, resolved_spec
+    from callgate.scenarios.evaluation import EvaluationRules
+
+    src = tmp_path / "polite.py"
+    src.write_text(
+        "class Polite:\n    name = 'Politeness'\n    metrics = []\n"
+        "    def params(self):\n        return {}\n"
+    )
+    ref = f"{src}:Polite"
+    spec = evaluation_spec(EvaluationRules.model_validate({"evaluators": [{"name": ref}]}))
+    resolved = resolved_spec(spec, build_all(spec))
+    assert resolved[0]["name"] == ref  # not the class's own name, which no registry knows
+    assert [e.name for e in build_all(resolved)] == ["Politeness"]
+
+
+def test_a_relative_kind_reference_is_relative_to_the_variant(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from callgate.variants.load import load_variant
+
+    sub = tmp_path / "agents"
+    sub.mkdir()
+    (sub / "kind.py").write_text(
+        "from typing import Literal\n"
+        "from callgate.agents.pipeline import PipelineAgent\n"
+        "from callgate.agents.pipeline_config import PipelineConfig\n"
+        "from callgate.agents.voice import AgentKind\n"
+        "class Config(PipelineConfig):\n"
+        "    kind: Literal['mine'] = 'mine'  # type: ignore[assignment]\n"
+        "KIND = AgentKind(config_model=Config, create=PipelineAgent)\n"
+    )
+    (sub / "v.yaml").write_text(
+        "schema_version: 2\nname: v\nagent:\n  kind: kind.py:KIND\n"
+        "  policy: {name: p}\n  tools: {toolset: t}\n"
+    )
+    monkeypatch.chdir(tmp_path)  # not the variant's folder
+    loaded = load_variant(str(sub / "v.yaml"))
+    assert loaded.variant.agent.kind == f"{sub / 'kind.py'}:KIND"
+    assert loaded.variant.agent.config()["turn"]["end_of_turn_silence_ms"] == 800

@@ -46,6 +46,18 @@ def absolute_reference(ref: str, base_dir: Path) -> str:
     return f"{path}:{m.group('attr')}"
 
 
+def absolute_refs(value: Any, base_dir: Path) -> Any:
+    """``value`` (a string, or JSON-like data) with every relative ``file.py:attr`` reference in it
+    made absolute against ``base_dir``, the folder of the file that names it."""
+    if isinstance(value, str):
+        return absolute_reference(value, base_dir) if is_reference(value) else value
+    if isinstance(value, dict):
+        return {k: absolute_refs(v, base_dir) for k, v in value.items()}
+    if isinstance(value, list):
+        return [absolute_refs(v, base_dir) for v in value]
+    return value
+
+
 def import_target(target: str) -> ModuleType:
     """Import a dotted module name or a ``.py`` file (relative to the working directory)."""
     if not target.endswith(".py"):

@@ -34,6 +34,7 @@ class Registry(Generic[T]):
         self.group = group
         self._factories: dict[str, Callable[..., T]] = {}
         self._origins: dict[str, str] = {}
+        self._broken: dict[str, UsageError] = {}  # plugins that failed to load while listing
         _ALL.append(self)
 
     def register(
@@ -41,7 +42,14 @@ class Registry(Generic[T]):
     ) -> Callable[[Callable[..., T]], Callable[..., T]]:
         def decorate(factory: Callable[..., T]) -> Callable[..., T]:
             if name in self._factories and self._factories[name] is not factory:
-                raise ValueError(f"{self.kind} {name!r} is already registered")
+                raise UsageError(f"{self.kind} {name!r} is already registered")
+            offered = self._entry_points().get(name)
+            if offered is not None and name not in self._factories:
+                # Whichever loaded first would win silently: refuse, naming both.
+                raise UsageError(
+                    f"{self.kind} {name!r} is registered by {origin} and offered by plugin "
+                    f"{_dist(offered)} ({offered.value}); rename one"
+                )
             self._factories[name] = factory
             self._origins.setdefault(name, origin)
             return factory
@@ -52,6 +60,7 @@ class Registry(Generic[T]):
         """Forget a name registered in this process (tests, or a plugin reloaded in a session)."""
         self._factories.pop(name, None)
         self._origins.pop(name, None)
+        self._broken.pop(name, None)
 
     # -- entry points ----------------------------------------------------------------------------
 
@@ -81,6 +90,8 @@ class Registry(Generic[T]):
     def _resolve(self, name: str) -> bool:
         if name in self._factories:
             return True
+        if name in self._broken:
+            raise self._broken[name]
         if is_reference(name):
             self._factories[name] = load_reference(name)
             self._origins[name] = f"reference {name}"
@@ -92,16 +103,21 @@ class Registry(Generic[T]):
         return True
 
     def load_all(self) -> None:
-        """Load every entry point of the group (to list what each part declares)."""
+        """Load every entry point of the group (to list what each part declares). A plugin that
+        fails to load is left out here, so one broken package does not stop commands that never
+        name it; naming it later raises its one-line error."""
         for name, ep in sorted(self._entry_points().items()):
-            if name not in self._factories:
-                self._load_entry_point(ep)
+            if name not in self._factories and name not in self._broken:
+                try:
+                    self._load_entry_point(ep)
+                except UsageError as exc:
+                    self._broken[name] = exc
 
     # -- lookups ---------------------------------------------------------------------------------
 
     def names(self) -> list[str]:
         """Registered names and the names plugins offer (without loading them)."""
-        return sorted(set(self._factories) | set(self._entry_points()))
+        return sorted((set(self._factories) | set(self._entry_points())) - set(self._broken))
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self._resolve(name)

@@ -66,3 +66,13 @@ def test_v1_variant_files_migrate_into_the_agent_block() -> None:
     block = variant.agent.config()
     assert block["turn"] == {"end_of_turn_silence_ms": 500} and block["kind"] == "pipeline"
     assert PIPELINE.configure(block).turn.end_of_turn_silence_ms == 500
+
+
+def test_a_version_1_file_without_a_policy_says_why(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from callgate.errors import UsageError
+    from callgate.variants.load import load_variant
+
+    path = tmp_path / "v1.yaml"
+    path.write_text("schema_version: 1\nname: old\ntools: {toolset: t}\n")
+    with pytest.raises(UsageError, match="policy: Field required: version 1 files defaulted"):
+        load_variant(str(path))

@@ -4,6 +4,7 @@ import pytest
 
 from callgate.errors import UsageError
 from callgate.scenarios import expand, load_suite, parse_filters, select
+from callgate.scenarios.load import resolve_suite_path
 
 MINI = """\
 schema_version: 1
@@ -121,3 +122,20 @@ def test_missing_suite_file_is_a_usage_error(tmp_path: Path) -> None:
         load_suite(str(tmp_path / "nope.yaml"))
     with pytest.raises(UsageError, match=r"installed suite 'nosuchsuite' \(installed: .*banking"):
         load_suite("nosuchsuite")
+
+
+def test_an_edited_evaluation_rule_keeps_the_run_but_the_lexicon_does_not(tmp_path: Path) -> None:
+    suite = resolve_suite_path("banking")
+    text = suite.read_text(encoding="utf-8")
+    (tmp_path / "scenarios.yaml").write_text(
+        (suite.parent / "scenarios.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+
+    def content_hash(edited: str) -> str:
+        path = tmp_path / "suite.yaml"
+        path.write_text(edited, encoding="utf-8")
+        return load_suite(str(path)).content_hash
+
+    same = content_hash(text)
+    assert content_hash(text.replace('"is that right"', '"shall I go ahead"')) == same
+    assert content_hash(text.replace("PIN: pin\n", "PIN: pinn\n", 1)) != same  # caller audio

@@ -1,5 +1,6 @@
 """Helpers for writing a tool backend: check the arguments against the tool's schema, run it, and
-turn a refusal into a result the agent can read back to the caller. Tool backends never raise."""
+turn a refusal into a result the agent can read back to the caller, since a tool backend reports
+bad input as a failed result rather than raising into the call."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from callgate.agents.policy import JSON, ToolResult, ToolSchema
 
 
 class ToolRefused(Exception):
-    """Raised inside a tool for a value it cannot take ("insufficient funds in checking");
+    """Raised inside a tool for a value it cannot take ("the store is closed on Sundays");
     :func:`dispatch` turns it into ``ToolResult(ok=False)``, naming ``field`` when given so the
     agent can ask for just that argument again."""
 

@@ -118,8 +118,11 @@ class AgentKind:
     description: str = ""
 
     def configure(self, agent_block: dict[str, Any]) -> Any:
-        """The kind's typed configuration from a variant's ``agent:`` block."""
-        return self.config_model.model_validate(agent_block)
+        """The kind's typed configuration from a variant's ``agent:`` block. ``kind`` itself is
+        left to the model's default: a variant may name the kind by a reference."""
+        return self.config_model.model_validate(
+            {k: v for k, v in agent_block.items() if k != "kind"}
+        )
 
 
 AGENTS: Registry[AgentKind] = Registry("agent kind", "callgate.agents")

@@ -254,7 +254,8 @@ def evaluate(
     executor: Annotated[str, typer.Option(help="local (process pool) or inline.")] = "local",
     store: StoreOpt = DEFAULT_STORE,
 ) -> None:
-    """Score every call of a run with the default evaluators (also done at the end of `run`).
+    """Score every call of a run with its suite's evaluators and rules (the suite's `evaluation:`
+    block as the run stored it; also done at the end of `run`, with the suite file as it is now).
 
     Scores are stored with the evaluator names and parameters; re-running only fills in what is
     missing. Prints a per-variant summary; `callgate export` writes the full table.

@@ -8,10 +8,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from callgate.cli.console import err, out
 from callgate.cli.progress import Bar
 from callgate.errors import UsageError
+from callgate.scenarios.evaluation import EvaluationRules
 from callgate.store.db import Store
 
 
@@ -112,7 +114,9 @@ def do_run(
         err.print("interrupted: finished calls are stored; run the same command again to resume")
         return done(130)
     if evaluate and not outcome.failed:
-        code = do_evaluate(store, run_plan.run_id, workers, executor)
+        # Rules as the suite file has them now: a rule edited since the calls ran re-scores them.
+        rules = loaded_suite.suite.evaluation
+        code = do_evaluate(store, run_plan.run_id, workers, executor, rules)
         if code:
             return done(code)
     if outcome.failed:
@@ -126,24 +130,34 @@ def do_run(
     return done(0)
 
 
-def do_evaluate(store: Store, run_id: str, workers: int | None, executor: str) -> int:
+def do_evaluate(
+    store: Store,
+    run_id: str,
+    workers: int | None,
+    executor: str,
+    rules: EvaluationRules | None = None,
+) -> int:
+    """Score a run with ``rules`` (the suite's evaluation block as the caller has it now), or
+    else with the rules of the suite the run stored."""
     from callgate.evaluators.suite import evaluation_spec
     from callgate.execution.scoring import score_run
+    from callgate.plugins import load_plugin_modules
     from callgate.results.summary import print_summary
-    from callgate.scenarios.model import Suite
 
+    spec = store.run(run_id).spec
+    load_plugin_modules(spec.plugins.modules)  # evaluators the run's plugins register
+    if rules is None:
+        rules = stored_rules(run_id, spec.suite_json)
+    evaluators = evaluation_spec(rules)
     with Bar(err, "scoring") as progress:
 
         def on_start(total: int, already: int) -> None:
             progress.start(total, already)
 
-        # The suite travels with the run: its evaluation rules say what to score and how.
-        suite_json = store.run(run_id).spec.suite_json
-        rules = Suite.model_validate(suite_json).evaluation if suite_json else None
         outcome = score_run(
             store,
             run_id,
-            evaluation_spec(rules),
+            evaluators,
             executor=executor,
             workers=workers,
             on_start=on_start,
@@ -159,6 +173,23 @@ def do_evaluate(store: Store, run_id: str, workers: int | None, executor: str) -
         return 1
     print_summary(out, store, run_id)
     return 0
+
+
+def stored_rules(run_id: str, suite_json: dict[str, Any] | None) -> EvaluationRules | None:
+    """The evaluation rules of the suite a run stored; a run stored before suites carried rules
+    is scored without domain rules, and says so."""
+    from callgate.scenarios.model import Suite
+
+    if suite_json is None:
+        return None
+    if "evaluation" not in suite_json:
+        err.print(
+            f"run {run_id} was stored before suites carried evaluation rules: scoring it with "
+            "none (no sensitive tools, hand-off or personal-data checks); run the suite again "
+            "to score it with its rules",
+            highlight=False,
+        )
+    return Suite.model_validate(suite_json).evaluation
 
 
 def demo_decision(
@@ -192,7 +223,7 @@ def demo_decision(
 
 
 def latest_demo_run(st: Store) -> str:
-    """The most recent run of the bundled suite with both bundled variants."""
+    """The most recent run with variants named ``baseline`` and ``candidate``."""
     runs = [r for r in st.runs() if sorted(r.spec.variants) == ["baseline", "candidate"]]
     if not runs:
         raise UsageError("no demo run in this store", source=st.root)

@@ -64,10 +64,12 @@ def build_all(spec: list[dict[str, Any]]) -> list[Evaluator]:
 SCORING_VERSION = 4
 
 
-def resolved_spec(evaluators: list[Evaluator]) -> list[dict[str, Any]]:
+def resolved_spec(spec: list[dict[str, Any]], evaluators: list[Evaluator]) -> list[dict[str, Any]]:
+    """``spec`` with every parameter filled in by the built evaluators. Names stay as the spec
+    gives them (a registered name or a reference), so a worker builds the same evaluators."""
     return [
-        {"name": e.name, "params": e.params(), "scoring_version": SCORING_VERSION}
-        for e in evaluators
+        {"name": item["name"], "params": e.params(), "scoring_version": SCORING_VERSION}
+        for item, e in zip(spec, evaluators, strict=True)
     ]
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from callgate.agents.pipeline_check import build, has_voice, known
 from callgate.agents.voice import AGENTS
 from callgate.errors import UsageError
 from callgate.evaluators.base import EVALUATORS
+from callgate.evaluators.suite import evaluation_spec
 from callgate.execution.runner import RunPlan
 from callgate.scenarios.load import LoadedSuite
 from callgate.simulation.transforms import CHANNEL_TRANSFORMS
@@ -35,14 +37,21 @@ def _check_variant(lv: LoadedVariant, models_dir: Path | None) -> None:
         if kind.check is not None:
             kind.check(kind.configure(lv.variant.agent.config()), models_dir)
     except UsageError as exc:
-        field = f"{lv.agent_field}{exc.field}"
+        field = "agent.kind" if exc.field == "kind" else f"{lv.agent_field}{exc.field or 'kind'}"
         raise UsageError(exc.message, source=str(lv.path), field=field) from None
 
 
 def _check_suite(suite: LoadedSuite, plan: RunPlan) -> None:
     """What the planned calls use of the suite: evaluators, channel transforms, caller voices."""
-    for i, ref in enumerate(suite.suite.evaluation.evaluators or []):
+    listed = suite.suite.evaluation.evaluators
+    for i, ref in enumerate(listed or []):
         known(EVALUATORS, ref.name, f"evaluation.evaluators[{i}].name")
+    for i, item in enumerate(evaluation_spec(suite.suite.evaluation)):
+        where = f"evaluation.evaluators[{i}]" if listed is not None else "evaluation"
+        try:  # the suite's rules and params reach the constructor: a bad one fails here
+            build(EVALUATORS.create, item["name"], item["params"], f"{where}.params")
+        except (ValueError, re.error) as exc:
+            raise UsageError(f"{item['name']}: {exc}", field=f"{where}.params") from None
     for name in sorted({job.cell.channel_name for job in plan.jobs}):
         for i, transform in enumerate(suite.suite.channels[name].transforms):
             field = f"channels.{name}.transforms[{i}]"

@@ -99,8 +99,8 @@ def plan(req: RunRequest) -> RunPlan:
 
 def with_parts(run_plan: RunPlan) -> RunPlan:
     """The plan with every part the preflight resolved recorded in its spec (agent kinds, engines,
-    policies, tool sets, ...: where each came from). Not part of the run id: a resumed run may
-    record newer versions, which the spec then shows."""
+    policies, tool sets, ...: where each came from). Not part of the run id; a resumed run keeps
+    the record of the session that created it."""
     plugins = run_plan.spec.plugins.model_copy(update={"parts": resolved_parts()})
     spec = run_plan.spec.model_copy(update={"plugins": plugins})
     return RunPlan(run_plan.run_id, spec, run_plan.jobs)

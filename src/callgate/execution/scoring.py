@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from callgate.execution.executors import EXECUTORS
+from callgate.plugins import load_plugin_modules, loaded_plugin_modules
 from callgate.store.db import Store
 from callgate.store.records import Attribution, CallScores
 from callgate.store.run_spec import RunSpec
@@ -20,14 +21,15 @@ from callgate.store.run_spec import RunSpec
 _state: dict[str, Any] = {}
 
 
-def _init(store_root: str, spec: list[dict[str, Any]], run_spec: RunSpec) -> None:
+def _init(
+    store_root: str, spec: list[dict[str, Any]], run_spec: RunSpec, plugin_modules: list[str]
+) -> None:
     from callgate.agents.env import CallEnv
     from callgate.evaluators.base import EvalContext
     from callgate.evaluators.suite import build_all
-    from callgate.plugins import load_plugin_modules
 
     # A spawned worker sees the entry points by itself; --plugin modules it must import again.
-    load_plugin_modules(run_spec.plugins.modules)
+    load_plugin_modules(plugin_modules)
     env = CallEnv.at(Path(store_root))
     _state["store"] = Store(Path(store_root))
     _state["evaluators"] = build_all(spec)
@@ -96,7 +98,11 @@ def score_run(
 ) -> ScoringOutcome:
     from callgate.evaluators.suite import build_all, resolved_spec
 
-    resolved = resolved_spec(build_all(spec))  # fills in default parameters before hashing
+    run_spec = store.run(run_id).spec
+    # The run's own plugin modules, and any given now (an evaluator plugin added to score with).
+    load_plugin_modules(run_spec.plugins.modules)
+    modules = list(dict.fromkeys([*run_spec.plugins.modules, *loaded_plugin_modules()]))
+    resolved = resolved_spec(spec, build_all(spec))  # fills in default parameters before hashing
     spec_hash = store.set_evaluation(run_id, resolved)
     have = store.scored_call_ids(run_id, spec_hash)
     todo = sorted(store.stored_call_ids(run_id) - have)
@@ -105,8 +111,7 @@ def score_run(
         on_start(len(todo) + len(have), len(have))
     ex = EXECUTORS.create(executor, workers=workers)
     jobs = [(run_id, cid) for cid in todo]
-    run_spec = store.run(run_id).spec
-    init_args = (str(store.root), resolved, run_spec)
+    init_args = (str(store.root), resolved, run_spec, modules)
     for call_id, scores, err in ex.map_unordered(_score, jobs, _init, init_args):
         if scores is not None:
             store.put_scores(run_id, spec_hash, call_id, scores)

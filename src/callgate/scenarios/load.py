@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from callgate.errors import UsageError
+from callgate.plugins import absolute_refs
 from callgate.registry import Registry
 from callgate.scenarios._yaml import Located, read_yaml, validation_error
 from callgate.scenarios.model import Scenario, Suite
@@ -23,7 +24,7 @@ SUITES: Registry[Path] = Registry("suite", "callgate.suites")
 class LoadedSuite:
     suite: Suite
     path: Path
-    content_hash: str  # of the validated suite, so any edit gives a new run id
+    content_hash: str  # of what decides the calls (simulation_hash), so such an edit is a new run
 
 
 def installed_suites() -> list[str]:
@@ -73,13 +74,39 @@ def load_suite(name_or_path: str) -> LoadedSuite:
         origins += [(part, ("scenarios", i)) for i in range(len(items))]
         scenarios += items
     data["scenarios"] = scenarios
+    _absolute_part_names(data, path.parent)
 
     try:
         suite = Suite.model_validate(data)
     except ValidationError as exc:
         raise _locate(exc, main, origins) from None
-    blob = json.dumps(suite.model_dump(mode="json"), sort_keys=True).encode()
-    return LoadedSuite(suite, path, hashlib.sha256(blob).hexdigest())
+    return LoadedSuite(suite, path, simulation_hash(suite))
+
+
+def simulation_hash(suite: Suite) -> str:
+    """A hash of what decides the calls themselves. The evaluation rules (but for the callers'
+    lexicon, which changes their audio) and the variant names are left out: editing a rule
+    re-scores a run's calls, it does not simulate them again."""
+    data = suite.model_dump(mode="json", exclude={"variants"})
+    data["evaluation"] = {"lexicon": data["evaluation"]["lexicon"]}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def _absolute_part_names(data: dict[str, Any], base: Path) -> None:
+    """Make ``file.py:attr`` names of evaluators and channel transforms absolute against the suite
+    file's folder, so scoring later (from any folder, in any worker) finds the same code."""
+    evaluation = data.get("evaluation")
+    if isinstance(evaluation, dict) and isinstance(evaluation.get("evaluators"), list):
+        for ref in evaluation["evaluators"]:
+            if isinstance(ref, dict) and isinstance(ref.get("name"), str):
+                ref["name"] = absolute_refs(ref["name"], base)
+    channels = data.get("channels")
+    if isinstance(channels, dict):
+        for channel in channels.values():
+            transforms = channel.get("transforms") if isinstance(channel, dict) else None
+            for ref in transforms if isinstance(transforms, list) else []:
+                if isinstance(ref, dict) and isinstance(ref.get("name"), str):
+                    ref["name"] = absolute_refs(ref["name"], base)
 
 
 def _locate(

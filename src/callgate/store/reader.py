@@ -17,6 +17,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from pydantic import ValidationError
+
 from callgate.errors import UsageError
 from callgate.store.records import CallRow, CallScores
 from callgate.store.run_spec import RunSpec
@@ -113,10 +115,16 @@ class StoreReader:
             " (SELECT COUNT(*) FROM calls c WHERE c.run_id = r.run_id)"
             " FROM runs r ORDER BY r.created"
         ).fetchall()
-        return [
-            RunRow(r[0], r[1], RunSpec.model_validate_json(r[2]), r[3], r[4], r[5], r[6])
-            for r in rows
-        ]
+        return [RunRow(r[0], r[1], self._spec(r[0], r[2]), r[3], r[4], r[5], r[6]) for r in rows]
+
+    def _spec(self, run_id: str, text: str) -> RunSpec:
+        try:
+            return RunSpec.model_validate_json(text)
+        except ValidationError as exc:  # written by a newer callgate, or edited by hand
+            why = exc.errors()[0]["msg"]
+            raise UsageError(
+                f"run {run_id}: its spec does not read with this callgate: {why}", source=self.root
+            ) from None
 
     def run(self, run_id: str) -> RunRow:
         matches = [r for r in self.runs() if r.run_id.startswith(run_id)]
@@ -205,6 +213,17 @@ class StoreReader:
 
     def _scores(self, row: tuple[Any, ...]) -> CallScores:
         metrics, reasons, details, turns, attribution = row
+        try:
+            return self._validate_scores(metrics, reasons, details, turns, attribution)
+        except ValidationError as exc:  # written by a newer callgate, or edited by hand
+            raise UsageError(
+                f"stored scores do not read with this callgate: {exc.errors()[0]['msg']}",
+                source=self.root,
+            ) from None
+
+    def _validate_scores(
+        self, metrics: str, reasons: str, details: str, turns: str, attribution: str | None
+    ) -> CallScores:
         return CallScores.model_validate(
             {
                 "schema_version": min(self._version, 2),  # store schema 1 holds scores schema 1

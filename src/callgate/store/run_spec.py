@@ -66,9 +66,9 @@ class RunSpec(BaseModel):
 
     def run_id(self) -> str:
         """Derived from what selects the calls, not from what is already covered by a hash."""
-        identity = self.model_dump(
-            mode="json", exclude={"suite_path", "variant_specs", "suite_json", "plugins"}
-        )
+        # The record's schema version is left out too: a newer callgate resumes an older run.
+        derived = {"schema_version", "suite_path", "variant_specs", "suite_json", "plugins"}
+        identity = self.model_dump(mode="json", exclude=derived)
         identity["plugin_modules"] = list(self.plugins.modules)
         blob = json.dumps(identity, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]

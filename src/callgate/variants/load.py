@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from callgate.agents.voice import AGENTS
 from callgate.errors import UsageError
-from callgate.plugins import absolute_reference, is_reference
+from callgate.plugins import absolute_refs
 from callgate.scenarios._yaml import Located, first_error, read_yaml, validation_error
 from callgate.scenarios.load import LoadedSuite
 from callgate.variants.model import AgentSpec, Variant, migrated_path
@@ -69,9 +69,10 @@ def load_variant(name_or_path: str, suite: LoadedSuite | None = None) -> LoadedV
 
 def _configure(variant: Variant, located: Located, version: Any) -> Variant:
     """Validate the agent block with its kind's model; store it with every default filled in."""
-    block = _absolute_refs(variant.agent.config(), located.path.parent)
+    block = absolute_refs(variant.agent.config(), located.path.parent)
+    kind_name = block["kind"]  # a file.py:attr kind is relative to this file too
     try:
-        kind = AGENTS.get(variant.agent.kind)
+        kind = AGENTS.get(kind_name)
     except UsageError as exc:
         raise UsageError(exc.message, source=located.path, field="agent.kind") from None
     try:
@@ -80,19 +81,20 @@ def _configure(variant: Variant, located: Located, version: Any) -> Variant:
         loc = first_error(exc)[0]
         node = migrated_path(loc, version if isinstance(version, int) else 2)
         prefix = node[: len(node) - len(loc)]
-        raise validation_error(exc, located, loc_prefix=prefix, node_loc=node) from None
-    dumped = config.model_dump(mode="json")
+        error = validation_error(exc, located, loc_prefix=prefix, node_loc=node)
+        if version == 1 and loc in (("policy",), ("tools",)):
+            # Version 1 filled these in with callgate's then-bundled domain, which is a plugin now.
+            error = UsageError(
+                f"{error.message}: version 1 files defaulted to the reference domain's policy "
+                "and tool set, which now come from plugins; name them (policy: {name: ...}, "
+                "tools: {toolset: ...})",
+                source=error.source,
+                field=error.field,
+            )
+        raise error from None
+    # The kind as the file names it (a registered name or a reference), the rest as validated.
+    dumped = {**config.model_dump(mode="json"), "kind": kind_name}
     return variant.model_copy(update={"agent": AgentSpec.model_validate(dumped)})
-
-
-def _absolute_refs(value: Any, base: Path) -> Any:
-    if isinstance(value, str):
-        return absolute_reference(value, base) if is_reference(value) else value
-    if isinstance(value, dict):
-        return {k: _absolute_refs(v, base) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_absolute_refs(v, base) for v in value]
-    return value
 
 
 def load_variants(items: list[str], suite: LoadedSuite | None = None) -> list[LoadedVariant]:
