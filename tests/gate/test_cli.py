@@ -206,3 +206,58 @@ def test_calibrate_smoke_and_example_files(tmp_path: Path, cli) -> None:  # type
     assert code == 1 and "call_type=c01" in out
     code, _o, err = cli("calibrate", "--metric", "ttfa_p50_s")
     one_error_line(code, err, "--metric: ttfa_p50_s is not a pass/fail metric")
+
+
+@pytest.mark.parametrize(
+    ("cell", "needle"),
+    [
+        ("inf", "column 'task_completion': data row 1: inf is not 0 or 1 (a pass/fail metric)"),
+        ("7", "column 'task_completion': data row 1: 7 is not 0 or 1 (a pass/fail metric)"),
+        ('"[1, 2]"', "column 'task_completion': not a number"),
+    ],
+)
+def test_impossible_metric_values_are_one_line_errors(
+    tmp_path: Path,
+    cli,
+    cell: str,
+    needle: str,  # type: ignore[no-untyped-def]
+) -> None:
+    rows = paired_rows({"a": 40}, seed=4)
+    base = write(tmp_path / "b.csv", [r for r in rows if r["variant"] == "baseline"], COLUMNS)
+    cand = write(tmp_path / "c.csv", [r for r in rows if r["variant"] == "candidate"], COLUMNS)
+    lines = cand.read_text().splitlines()
+    column = lines[0].split(",").index("task_completion")
+    first = lines[1].split(",")
+    first[column] = cell
+    cand.write_text("\n".join([lines[0], ",".join(first), *lines[2:]]) + "\n")
+    code, _out, err = cli("gate", str(base), str(cand), "--policy", str(policy_file(tmp_path)))
+    one_error_line(code, err, needle)
+
+
+def test_a_duplicated_column_is_a_one_line_error(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    rows = paired_rows({"a": 40}, seed=4)
+    base = write(tmp_path / "b.csv", [r for r in rows if r["variant"] == "baseline"], COLUMNS)
+    cand = write(tmp_path / "c.csv", [r for r in rows if r["variant"] == "candidate"], COLUMNS)
+    lines = cand.read_text().splitlines()
+    cand.write_text("\n".join([lines[0] + ",task_completion", *(f"{x},1" for x in lines[1:])]))
+    code, _out, err = cli("gate", str(base), str(cand), "--policy", str(policy_file(tmp_path)))
+    one_error_line(code, err, "c.csv: column 'task_completion' appears twice")
+
+
+def test_gate_md_is_safe_to_paste(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    evil = "<b>x</b>|**y**"
+    rows = paired_rows({evil: 60, "b": 60}, holdout={"b"}, seed=5)
+    base = write(tmp_path / "b.csv", [r for r in rows if r["variant"] == "baseline"], COLUMNS)
+    cand = write(tmp_path / "c.csv", [r for r in rows if r["variant"] == "candidate"], COLUMNS)
+    out_dir = tmp_path / "o"
+    code, _out, err = cli(
+        "gate", str(base), str(cand), "--policy", str(policy_file(tmp_path)), "--out", str(out_dir)
+    )
+    assert code in (0, 1), err
+    text = (out_dir / "gate.md").read_text()
+    assert "<b>" not in text and "&lt;b&gt;x&lt;/b&gt;\\|\\*\\*y\\*\\*" in text
+    header = next(line for line in text.splitlines() if line.startswith("| slice"))
+    columns = header.count("|")
+    for line in text.splitlines():
+        if line.startswith("| ") and "call_type=" in line:
+            assert line.replace("\\|", "").count("|") == columns, line  # no cell split open

@@ -130,6 +130,13 @@ def test_export_command_errors(tmp_path: Path, cli) -> None:  # type: ignore[no-
     code, out, _e = cli("export", "--store", root, "-o", str(tmp_path / "calls.jsonl"))
     assert code == 0 and "wrote 2 calls" in out  # the format follows the suffix
     assert (tmp_path / "calls.jsonl").read_text().startswith("{")
+    code, _o, err = cli("export", "--store", root, "-o", str(tmp_path / "calls.xlsx"))
+    assert code == 2 and "--output: unknown file type .xlsx" in err  # never a silent CSV
+    blocker = tmp_path / "plain-file"
+    blocker.write_text("")
+    code, _o, err = cli("export", "--store", root, "-o", str(blocker / "calls.csv"))
+    assert code == 2 and "cannot write here" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
     Store.open(tmp_path / "empty").ensure_run("r0", {"suite": "s"}, 0)
     code, _o, err = cli("export", "--store", str(tmp_path / "empty"))
     assert code == 2 and "not scored yet" in err

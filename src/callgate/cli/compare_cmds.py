@@ -219,9 +219,10 @@ def gate(
         warnings=warnings,
     )
     report = build_report(plan, decision, base, cand, seed=seed, resamples=resamples)
+    # Files first: a decision on the terminal always has its files behind it.
+    paths = write_outputs(report, out_dir) if out_dir is not None else []
     print_gate(out, report)
-    if out_dir is not None:
-        paths = write_outputs(report, out_dir)
+    if paths:
         out.print(f"wrote {', '.join(str(p) for p in paths)}", highlight=False)
     if not decision.promote:
         # SystemExit, not typer.Exit: main() runs click with standalone_mode=False, where click

@@ -1,7 +1,9 @@
 """``callgate``: simulate calls, then (in later commands) score, compare, gate and report.
 
-Every user error is one line on stderr and exit code 2; a run interrupted with Ctrl-C keeps every
-finished call and resumes when the same command is run again.
+Every user error is one line on stderr and exit code 2 (a usage error shows the usage line); an
+unexpected error is one line naming the file that holds its traceback, exit code 4 (never 1,
+which means BLOCK); a run interrupted with Ctrl-C keeps every finished call and resumes when the
+same command is run again.
 """
 
 from __future__ import annotations
@@ -292,8 +294,13 @@ def export(
     from callgate.store.reader import StoreReader
 
     suffix = output.suffix.lstrip(".").lower() if output is not None else ""
+    if fmt is None and suffix and suffix not in FORMATS:
+        raise UsageError(
+            f"unknown file type .{suffix} (.csv, .parquet or .jsonl, or give --format)",
+            field="--output",
+        )
     if fmt is None:
-        fmt = suffix if suffix in FORMATS else "csv"
+        fmt = suffix or "csv"
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r} (csv, parquet or jsonl)", field="--format")
     if suffix in FORMATS and suffix != fmt:
@@ -342,6 +349,15 @@ def _take_plugins(argv: list[str]) -> tuple[list[str], list[str]]:
     return plugins, rest
 
 
+def _is_usage_error(exc: Exception) -> bool:
+    """A command-line usage error, from click or from the click that typer may carry inside."""
+    import click
+    from typer.exceptions import TyperException
+
+    vendored = isinstance(exc, TyperException) and hasattr(exc, "show")
+    return isinstance(exc, click.ClickException) or vendored
+
+
 def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
@@ -363,13 +379,13 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
-    except Exception as exc:  # click usage errors carry their own exit code
-        import click
+    except Exception as exc:
+        if _is_usage_error(exc):  # the usage line and the error, exit code 2
+            exc.show()  # type: ignore[attr-defined]
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+        from callgate.cli.crash import report_crash
 
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+        sys.exit(report_crash(exc))
 
 
 if __name__ == "__main__":

@@ -180,6 +180,8 @@ def _from_columns(columns: dict[str, list[Any] | np.ndarray], path: Path) -> Sid
             )  # a text column of the user's own: carried, not compared
     if not metrics:
         raise UsageError("no metric columns (see docs/results.md)", source=path)
+    for name, values in metrics.items():
+        _in_range(name, values, known.get(name), path)
     for name in REQUIRED_COLUMNS:
         _no_gaps(text[name], name, path, "")
     for name in PAIR_KEYS:
@@ -189,6 +191,23 @@ def _from_columns(columns: dict[str, list[Any] | np.ndarray], path: Path) -> Sid
         elif col is not None:
             _no_gaps(col, name, path, " (needed to pair calls)")
     return Side(str(path), "file", "", text, metrics)
+
+
+def _in_range(name: str, values: np.ndarray, metric: Any, path: Path) -> None:
+    """A value no call can have (inf, or a pass/fail cell of 7) is a broken file, not a score."""
+    bad = np.isinf(values)
+    what = "infinite"
+    if metric is not None and metric.kind == "binary":
+        bad |= ~np.isnan(values) & (values != 0.0) & (values != 1.0)
+        what = "not 0 or 1 (a pass/fail metric)"
+    # Rates are left alone: a word error rate above 1 (many insertions) is a real value.
+    rows = np.flatnonzero(bad)
+    if len(rows):
+        raise UsageError(
+            f"column {name!r}: data row {rows[0] + 1}: {values[rows[0]]:g} is {what}"
+            f"{f' ({len(rows)} such rows)' if len(rows) > 1 else ''}",
+            source=path,
+        )
 
 
 def _no_gaps(col: np.ndarray, name: str, path: Path, why: str) -> None:
@@ -231,6 +250,7 @@ def _read_csv(path: Path) -> dict[str, list[Any] | np.ndarray]:
         raise UsageError(f"cannot read CSV ({exc.__class__.__name__})", source=path) from None
     if header is None:
         raise UsageError("empty file", source=path)
+    _unique_columns(header, path)
     try:
         import pyarrow as pa
         import pyarrow.csv as pcsv
@@ -246,6 +266,14 @@ def _read_csv(path: Path) -> dict[str, list[Any] | np.ndarray]:
         reason = str(exc).splitlines()[0][:200]
         raise UsageError(f"cannot read CSV: {reason}", source=path) from None
     return _arrow_columns(table)
+
+
+def _unique_columns(names: list[str], path: Path) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise UsageError(f"column {name!r} appears twice", source=path)
+        seen.add(name)
 
 
 def _read_csv_slowly(path: Path, header: list[str]) -> dict[str, list[Any] | np.ndarray]:
@@ -292,6 +320,7 @@ def _read_parquet(path: Path) -> dict[str, list[Any] | np.ndarray]:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow has its own error types for corrupt files
         raise UsageError(f"cannot read parquet ({exc.__class__.__name__})", source=path) from None
+    _unique_columns(list(table.column_names), path)
     return _arrow_columns(table)
 
 

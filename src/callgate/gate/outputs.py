@@ -3,6 +3,8 @@ junit.xml (one testcase per metric x slice check; blocking checks are failures).
 
 from __future__ import annotations
 
+import html
+import re
 import xml.etree.ElementTree as ET
 from itertools import groupby
 from pathlib import Path
@@ -35,7 +37,20 @@ def write_outputs(report: GateReport, out_dir: Path) -> list[Path]:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    # User text in the cells is escaped by md() already (pipes included); ours has no pipes.
+    return text.replace("\n", " ")
+
+
+# Underscores inside a word (call_type) render as themselves in GitHub markdown; only those at a
+# word's edge could start emphasis, so only those are escaped.
+_MD_SPECIAL = re.compile(r"([\\`*\[\]#|~]|(?<!\w)_|_(?!\w))")
+
+
+def md(text: str) -> str:
+    """User text (cohort names, labels, reasons) safe to paste into a pull-request comment:
+    HTML is shown as text and markdown punctuation as itself."""
+    escaped = html.escape(text, quote=False).replace("\n", " ")
+    return _MD_SPECIAL.sub(r"\\\1", escaped)
 
 
 def check_cells(ch: GateCheck, *, markdown: bool = False) -> list[str]:
@@ -43,9 +58,10 @@ def check_cells(ch: GateCheck, *, markdown: bool = False) -> list[str]:
     status = _STATUS[ch.status]
     if markdown and ch.status == "block":
         status = f"**{status}**"
-    gate = status + (f" ({ch.note})" if ch.note else "")
+    note = (md(ch.note) if markdown else ch.note) if ch.note else ""
+    gate = status + (f" ({note})" if note else "")
     return [
-        ch.slice,
+        md(ch.slice) if markdown else ch.slice,
         str(ch.n),
         fmt.value(m, ch.baseline),
         fmt.value(m, ch.candidate),
@@ -66,26 +82,26 @@ def markdown(report: GateReport) -> str:
     lines = [
         f"## callgate gate: {icon} **{report.decision}**",
         "",
-        f"Candidate `{report.candidate.label}` vs baseline `{report.baseline.label}`: "
-        f"{report.pairing}. Policy `{Path(report.policy).name}` ({method} over "
+        f"Candidate {md(report.candidate.label)} vs baseline {md(report.baseline.label)}: "
+        f"{md(report.pairing)}. Policy {md(Path(report.policy).name)} ({method} over "
         f"{report.family_size} harm tests at alpha {report.alpha:g}; {report.resamples} "
         f"bootstrap resamples, seed {report.seed}).",
         "",
     ]
     if report.reasons:
         lines += ["### Blocking reasons", ""]
-        lines += [f"{i}. {r.message}" for i, r in enumerate(report.reasons, 1)] + [""]
+        lines += [f"{i}. {md(r.message)}" for i, r in enumerate(report.reasons, 1)] + [""]
     else:
         lines += ["No blocking reason: no check is significantly worse than its margin.", ""]
     if report.warnings:
-        lines += ["### Warnings", ""] + [f"- {w}" for w in report.warnings] + [""]
+        lines += ["### Warnings", ""] + [f"- {md(w)}" for w in report.warnings] + [""]
     lines += [
         f"### Checks ({report.confidence:.0%} intervals; `all` is every call, shown beside the "
         "cohorts)",
         "",
     ]
     for (metric, stat), group in groupby(report.checks, key=lambda c: (c.metric, c.statistic)):
-        title = metric if stat == "mean" else f"{metric} ({stat} over calls)"
+        title = md(metric) if stat == "mean" else f"{md(metric)} ({stat} over calls)"
         lines += [f"#### {title}", "", "| " + " | ".join(CHECK_HEADER) + " |"]
         lines.append("|" + "---|" * len(CHECK_HEADER))
         for ch in group:
@@ -96,7 +112,7 @@ def markdown(report: GateReport) -> str:
         lines.append("")
     if report.notes:
         lines += ["<details><summary>Notes</summary>", ""]
-        lines += [f"- {n}" for n in report.notes] + ["", "</details>", ""]
+        lines += [f"- {md(n)}" for n in report.notes] + ["", "</details>", ""]
     return "\n".join(lines)
 
 

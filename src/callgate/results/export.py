@@ -21,9 +21,12 @@ def write_table(
 ) -> None:
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r} (csv, parquet or jsonl)", field="--format")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Write beside the target, then rename: an interrupted export never leaves half a file.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".export-", suffix=path.suffix)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write beside the target, then rename: an interrupted export never leaves half a file.
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".export-", suffix=path.suffix)
+    except OSError as exc:  # a plain file where a folder should be, no permission, ...
+        raise UsageError(f"cannot write here ({exc.strerror})", source=path) from None
     os.close(fd)
     try:
         {"csv": _csv, "parquet": _parquet, "jsonl": _jsonl}[fmt](rows, columns, Path(tmp))
