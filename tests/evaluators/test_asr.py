@@ -120,3 +120,21 @@ def test_batch_from_a_results_file(tmp_path: Path) -> None:
     )
     results = domain(TaskCompletion).evaluate_many(str(csv_path))
     assert results[0].passed is True and results[1].passed is False
+
+
+def test_suite_spellings_make_equivalent_forms_no_error() -> None:
+    from callgate.evaluators.text import Spellings
+
+    canon = Spellings({"chequing": "checking", "March twelfth": "March 12"})
+    assert canon("My Chequing account") == "my checking account"
+    assert canon("born march twelfth") == canon("born March 12") == "born march twelve"
+    assert Spellings()("My Chequing account") == "my chequing account"  # none: plain normalising
+    plain = ASRAccuracy().evaluate(
+        ground_truth="my chequing account", hypothesis="my checking account"
+    )
+    same = ASRAccuracy(spellings={"chequing": "checking"}).evaluate(
+        ground_truth="my chequing account", hypothesis="my checking account"
+    )
+    assert plain.metrics["asr_wer"] == pytest.approx(1 / 3) and same.metrics["asr_wer"] == 0.0
+    assert ASRAccuracy.rules == ("spellings",)
+    assert ASRAccuracy(spellings={"a": "b"}).params()["spellings"] == {"a": "b"}

@@ -7,6 +7,7 @@ critical (amounts, names, product or account types, domain terms) survived recog
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -17,7 +18,13 @@ from callgate.evaluators.base import (
     Metric,
     result,
 )
-from callgate.evaluators.text import char_errors, entity_accuracy, entity_hits, word_errors
+from callgate.evaluators.text import (
+    Spellings,
+    char_errors,
+    entity_accuracy,
+    entity_hits,
+    word_errors,
+)
 from callgate.traces.model import CallTrace
 
 ACCURACY = Metric(
@@ -45,16 +52,32 @@ class ASRAccuracy(BatchMixin):
     name: ClassVar[str] = "ASRAccuracy"
     metrics: ClassVar[list[Metric]] = [ACCURACY, WER, CER, ENTITY]
 
+    # The suite's evaluation rules this evaluator takes as parameters (docs/scenarios.md).
+    rules: ClassVar[tuple[str, ...]] = ("spellings",)
+
     def __init__(
-        self, engine: str = "whisper", engine_params: dict[str, Any] | None = None
+        self,
+        engine: str = "whisper",
+        engine_params: dict[str, Any] | None = None,
+        spellings: Mapping[str, str] | None = None,
     ) -> None:
         # The ASR used only in standalone mode (audio_path=...); in a call the agent's own output is
         # scored, since that is what the agent acted on.
         self.engine = engine
         self.engine_params = engine_params or {"model": "tiny.en", "beam_size": 1}
+        self.spellings = dict(spellings or {})
+        self._canon = Spellings(self.spellings)
 
     def params(self) -> dict[str, Any]:
-        return {"engine": self.engine, "engine_params": self.engine_params}
+        return {
+            "engine": self.engine,
+            "engine_params": self.engine_params,
+            "spellings": self.spellings,
+        }
+
+    def _entities(self, entities: list[str]) -> list[str]:
+        # An entity is compared in the suite's spelling too; without spellings it stays as named.
+        return [self._canon(e) for e in entities] if self.spellings else entities
 
     # -- in a call -------------------------------------------------------------------------------
 
@@ -70,10 +93,11 @@ class ASRAccuracy(BatchMixin):
         hits_all = []
         for t in turns:
             assert t.asr is not None and t.reference_text is not None
-            we = word_errors(t.reference_text, t.asr.text)
-            ce = char_errors(t.reference_text, t.asr.text)
-            entities = _turn_entities(call, t.heard_start, t.heard_end)
-            hits = entity_hits(entities, t.reference_text, t.asr.text)
+            ref, hyp = self._canon(t.reference_text), self._canon(t.asr.text)
+            we = word_errors(ref, hyp, normalized=True)
+            ce = char_errors(ref, hyp, normalized=True)
+            entities = self._entities(_turn_entities(call, t.heard_start, t.heard_end))
+            hits = entity_hits(entities, ref, hyp, normalized=True)
             hits_all += hits
             errs += we.substitutions + we.deletions + we.insertions
             ref_words += we.ref_len
@@ -123,11 +147,12 @@ class ASRAccuracy(BatchMixin):
             if audio_path is None:
                 raise ValueError("give audio_path or hypothesis")
             hypothesis = self._recognise(Path(audio_path))
-        we = word_errors(ground_truth, hypothesis)
+        ref, hyp = self._canon(ground_truth), self._canon(hypothesis)
+        we = word_errors(ref, hyp, normalized=True)
         if we.wer is None:
             return EvalResult.not_scored(self.name, "empty reference", self.metrics)
-        ce = char_errors(ground_truth, hypothesis)
-        hits = entity_hits(entities or [], ground_truth, hypothesis)
+        ce = char_errors(ref, hyp, normalized=True)
+        hits = entity_hits(self._entities(entities or []), ref, hyp, normalized=True)
         metrics = {
             ACCURACY.name: _accuracy(we.wer),
             WER.name: we.wer,

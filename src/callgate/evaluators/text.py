@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal, NamedTuple
@@ -213,6 +213,26 @@ def normalize(text: str) -> str:
 
 def tokens(text: str) -> list[str]:
     return normalize(text).split()
+
+
+class Spellings:
+    """A suite's spelling equivalences (``evaluation.spellings``): after :func:`normalize`, each
+    word or phrase on the left is rewritten to the form on the right on both sides of a
+    comparison, so "chequing" heard for "checking" is no error in a suite that says they are one.
+    Longer phrases are matched first; matching is on whole normalised words."""
+
+    def __init__(self, table: Mapping[str, str] | None = None) -> None:
+        pairs = {normalize(k): normalize(v) for k, v in (table or {}).items() if normalize(k)}
+        self.table = pairs
+        alternation = "|".join(re.escape(k) for k in sorted(pairs, key=len, reverse=True))
+        self._pattern = re.compile(rf"(?<!\S)(?:{alternation})(?!\S)") if pairs else None
+
+    def __call__(self, text: str) -> str:
+        """The normalised text with every equivalence applied (just normalised without any)."""
+        norm = normalize(text)
+        if self._pattern is None:
+            return norm
+        return self._pattern.sub(lambda m: self.table[m.group(0)], norm)
 
 
 # --- alignment and error rates -------------------------------------------------------------------

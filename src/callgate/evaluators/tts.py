@@ -10,12 +10,19 @@ themselves a lot, so scoring a run recognises each distinct reply once.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 
 from callgate.evaluators.base import EvalContext, EvalResult, Metric, result
-from callgate.evaluators.text import entity_accuracy, entity_hits, tokens, word_errors
+from callgate.evaluators.text import (
+    Spellings,
+    entity_accuracy,
+    entity_hits,
+    tokens,
+    word_errors,
+)
 from callgate.speech.audio import Audio
 from callgate.speech.protocols import ASREngine
 from callgate.traces.model import CallTrace
@@ -83,14 +90,26 @@ class TTSAccuracy:
     name: ClassVar[str] = "TTSAccuracy"
     metrics: ClassVar[list[Metric]] = [ACCURACY, WER, ENTITY, ISSUES]
 
+    # The suite's evaluation rules this evaluator takes as parameters (docs/scenarios.md).
+    rules: ClassVar[tuple[str, ...]] = ("spellings",)
+
     def __init__(
-        self, engine: str = "whisper", engine_params: dict[str, Any] | None = None
+        self,
+        engine: str = "whisper",
+        engine_params: dict[str, Any] | None = None,
+        spellings: Mapping[str, str] | None = None,
     ) -> None:
         self.engine = engine
         self.engine_params = engine_params or {"model": "tiny.en", "beam_size": 5, "cpu_threads": 1}
+        self.spellings = dict(spellings or {})
+        self._canon = Spellings(self.spellings)
 
     def params(self) -> dict[str, Any]:
-        return {"engine": self.engine, "engine_params": self.engine_params}
+        return {
+            "engine": self.engine,
+            "engine_params": self.engine_params,
+            "spellings": self.spellings,
+        }
 
     def _judge(self) -> ASREngine:
         from callgate.speech.engines import get_asr
@@ -113,9 +132,13 @@ class TTSAccuracy:
             assert t.reply_audio is not None
             audio = ctx.load_audio(t.reply_audio.sha256)
             heard = _transcribe(ctx, judge, audio)
-            we = word_errors(t.reply_text, heard)
+            said, judged = self._canon(t.reply_text), self._canon(heard)
+            we = word_errors(said, judged, normalized=True)
             flags = audio_issues(audio, t.reply_text)
-            hits = entity_hits(_reply_entities(call, t.reply_text), t.reply_text, heard)
+            entities = _reply_entities(call, t.reply_text)
+            if self.spellings:
+                entities = [self._canon(e) for e in entities]
+            hits = entity_hits(entities, said, judged, normalized=True)
             hits_all += hits
             errs += we.substitutions + we.deletions + we.insertions
             ref_words += we.ref_len

@@ -61,6 +61,11 @@ class EvaluationRules(_Strict):
         default_factory=dict,
         description="intent -> words that express it (text-mode task completion)",
     )
+    spellings: dict[str, str] = Field(
+        default_factory=dict,
+        description="text normalisation: word or phrase -> the form both sides are compared in "
+        "(ASR and TTS accuracy), applied after callgate's own normalisation",
+    )
     lexicon: dict[str, str] = Field(
         default_factory=dict,
         description="respellings the caller's TTS voices need to say domain terms right",
