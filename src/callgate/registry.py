@@ -128,6 +128,13 @@ class Registry(Generic[T]):
             raise UsageError(f"unknown {self.kind} {name!r} (known: {known})")
         return self._factories[name]
 
+    def require(self, name: str, field: str) -> None:
+        """Resolve ``name`` now (a plugin loads here); its errors name ``field``."""
+        try:
+            self.factory(name)
+        except UsageError as exc:
+            raise UsageError(exc.message, field=field) from None
+
     def get(self, name: str) -> Any:
         """The registered object itself, for registries of things other than factories."""
         return self.factory(name)
@@ -139,6 +146,17 @@ class Registry(Generic[T]):
         """Where a resolved name came from: ``dist version: module:attr``, a reference, ..."""
         self.factory(name)
         return self._origins.get(name, "registered")
+
+
+def build_part(make: Callable[..., Any], name: str, params: dict[str, Any], field: str) -> Any:
+    """``make(name, **params)`` with any refusal (a bad parameter, a missing package) reported as
+    a one-line error on ``field``: what a preflight does before a run writes anything."""
+    try:
+        return make(name, **params)
+    except UsageError as exc:
+        raise UsageError(exc.message, field=field) from None
+    except TypeError as exc:  # a constructor refused a parameter
+        raise UsageError(str(exc), field=field) from None
 
 
 def resolved_parts() -> dict[str, str]:

@@ -14,6 +14,10 @@ from callgate.speech.engines import engine_cache
 BASE = (resolve_suite_path("banking").parent / "variants" / "baseline.yaml").read_text()
 
 
+# The smallest real run: one banking scenario for the baseline.
+ONE_CALL = ("run", "--suite", "banking", "-v", "baseline", "-s", "freeze-debit-simple")
+
+
 def variant_file(tmp_path: Path, old: str, new: str) -> Path:
     assert old in BASE
     path = tmp_path / "v.yaml"
@@ -143,17 +147,7 @@ def test_missing_model_package(tmp_path: Path, cli, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(importlib.util, "find_spec", find_spec)
     engine_cache.clear()
     store = tmp_path / "store"
-    code, _out, err = cli(
-        "run",
-        "--suite",
-        "banking",
-        "-v",
-        "baseline",
-        "--store",
-        str(store),
-        "-s",
-        "freeze-debit-simple",
-    )
+    code, _out, err = cli(*ONE_CALL, "--store", str(store))
     engine_cache.clear()
     assert_clean_failure(
         code,
@@ -167,17 +161,7 @@ def test_unwritable_store(tmp_path: Path, cli) -> None:  # type: ignore[no-untyp
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     store = blocker / "store"
-    code, _out, err = cli(
-        "run",
-        "--suite",
-        "banking",
-        "-v",
-        "baseline",
-        "--store",
-        str(store),
-        "-s",
-        "freeze-debit-simple",
-    )
+    code, _out, err = cli(*ONE_CALL, "--store", str(store))
     assert code == 2 and "store is not writable" in err and str(store) in err
     assert len(err.strip().splitlines()) == 1
 

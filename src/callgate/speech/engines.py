@@ -26,6 +26,12 @@ def load_engines() -> None:
         registry.load_all()
 
 
+def has_voice(tts: TTSEngine, voice: str) -> bool:
+    # Engines that accept more voices than they list (espeak's "+variant" forms) say so.
+    has = getattr(tts, "has_voice", None)
+    return bool(has(voice)) if callable(has) else voice in tts.voices()
+
+
 def require(kind: str, engine: str, module: str, package: str) -> None:
     """Fail with a one-line fix if ``module`` (from pip ``package``) is not installed.
 
