@@ -89,7 +89,7 @@ def variant_file(
 
 
 POLICY = """\
-schema_version: 1
+schema_version: 2
 alpha: 0.05
 multiplicity: holm
 cohorts:
@@ -98,7 +98,7 @@ cohorts:
   required: ["split=holdout"]
 metrics:
   task_completion:
-    non_inferiority_margin: 0.0
+    non_inferiority_margin: 0.1
   ttfa_p50_s:
     statistic: p95
     non_inferiority_margin: 0.25

@@ -1,4 +1,5 @@
-"""One paired bootstrap interval recomputed with a plain Python loop matches the engine's.
+"""One paired interval recomputed by hand matches the engine's: a percentile's cluster bootstrap
+with a plain Python loop, a mean's cluster-robust t interval with plain arithmetic.
 
 The resampling scheme is the documented one (docs/gate.md): the slice's generator is
 ``default_rng([seed, crc32(label)])`` and resample b draws ``floor(u * n)`` for ``u = random(n)``.
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from callgate.comparison import stats
 from callgate.comparison.compare import MetricSpec
 from callgate.comparison.session import run_compare
 from callgate.comparison.sides import load_side
@@ -59,7 +61,23 @@ def loop_interval(
     return linear_quantile(deltas, 0.025), linear_quantile(deltas, 0.975)
 
 
-@pytest.mark.parametrize("stat", ["mean", "p95"])
+def test_paired_mean_interval_is_the_t_interval(tmp_path: Path) -> None:
+    rows = paired_rows({"a": 40, "b": 35}, seed=3)
+    base = load_side(str(variant_file(tmp_path, rows, "baseline")), None)
+    cand = load_side(str(variant_file(tmp_path, rows, "candidate")), None)
+    spec = MetricSpec("ttfa_p50_s", "lower", "continuous", "mean", "s")
+    result = run_compare(base, cand, [spec], by=["call_type"], combinations=[])
+    got = next(c for c in result.comparisons if c.slice == "call_type=b")
+    in_b = base.text["tag_call_type"] == "b"
+    d = cand.metrics["ttfa_p50_s"][in_b] - base.metrics["ttfa_p50_s"][in_b]
+    # One call per scenario: the cluster-robust error is the textbook paired one.
+    se = math.sqrt(sum((x - d.mean()) ** 2 for x in d) / (d.size - 1) / d.size)
+    half = stats.t_ppf(0.975, d.size - 1) * se
+    assert got.se == pytest.approx(se, rel=1e-9) and got.scenarios == 35
+    assert (got.ci_low, got.ci_high) == pytest.approx((d.mean() - half, d.mean() + half))
+
+
+@pytest.mark.parametrize("stat", ["p95"])
 def test_paired_interval_matches_a_plain_loop(tmp_path: Path, stat: str) -> None:
     rows = paired_rows({"a": 40, "b": 35}, seed=3)
     for r in rows[::17]:

@@ -1,4 +1,4 @@
-"""Statistics against hand computations: exact binomial tails, Holm/BH, score tests, bootstrap."""
+"""Statistics against hand computations: Student's t, Holm/BH, score tests, bootstrap."""
 
 from __future__ import annotations
 
@@ -10,26 +10,16 @@ import pytest
 from callgate.comparison import stats
 
 
+# Student's t against tabulated values (no SciPy here).
 @pytest.mark.parametrize(
-    ("worse", "better", "expected"),
-    [
-        (8, 2, (45 + 10 + 1) / 2**10),  # C(10,8) + C(10,9) + C(10,10)
-        (5, 5, 638 / 1024),  # sum_{k>=5} C(10,k) = 638
-        (3, 0, 1 / 8),
-        (0, 3, 1.0),
-        (0, 0, 1.0),
-        (10, 0, 1 / 1024),
-        (12, 4, sum(math.comb(16, k) for k in range(12, 17)) / 2**16),
-    ],
+    ("t", "df", "sf"),
+    [(2.0, 5, 0.050970), (1.0, 3, 0.195501), (2.228139, 10, 0.025), (6.313752, 1, 0.05)],
 )
-def test_mcnemar_exact_p_values(worse: int, better: int, expected: float) -> None:
-    assert stats.mcnemar_one_sided(worse, better) == pytest.approx(expected, rel=1e-12)
-
-
-@pytest.mark.parametrize(("k", "n"), [(1100, 2000), (760, 1500), (1501, 3000), (2900, 5000)])
-def test_binomial_tail_log_space_matches_exact_integers(k: int, n: int) -> None:
-    exact = sum(math.comb(n, i) for i in range(k, n + 1)) / 2**n
-    assert stats.binom_half_sf(k, n) == pytest.approx(exact, rel=1e-9, abs=1e-15)
+def test_student_t_tail(t: float, df: float, sf: float) -> None:
+    assert stats.t_sf(t, df) == pytest.approx(sf, abs=2e-6)
+    assert stats.t_sf(-t, df) == pytest.approx(1 - sf, abs=2e-6)
+    assert stats.t_ppf(1 - sf, df) == pytest.approx(t, abs=1e-4)
+    assert stats.t_sf(1.959964, math.inf) == pytest.approx(0.025, abs=1e-6)
 
 
 HOLM_BH = [
@@ -50,19 +40,30 @@ def test_multiplicity_adjustments(p: list[float], holm: list[float], bh: list[fl
     assert stats.adjust(p, "bh") == stats.benjamini_hochberg(p)
 
 
-def test_tango_score_at_zero_is_mcnemar_z() -> None:
-    assert stats.tango_z(30, 10, 240, 0.0) == pytest.approx((30 - 10) / math.sqrt(40))
-    assert stats.tango_z(10, 30, 240, 0.0) == pytest.approx(-(30 - 10) / math.sqrt(40))
+def test_score_statistic_at_zero_is_mcnemar_z_and_deflates_by_the_design_effect() -> None:
+    assert stats.score_z(30, 10, 240, 0.0) == pytest.approx((30 - 10) / math.sqrt(40))
+    assert stats.score_z(10, 30, 240, 0.0) == pytest.approx(-(30 - 10) / math.sqrt(40))
+    assert stats.score_z(30, 10, 240, 0.0, deff=4.0) == pytest.approx(10 / math.sqrt(40))
 
 
-def test_tango_interval_brackets_the_estimate_and_the_test() -> None:
-    lo, hi = stats.tango_interval(30, 10, 240, 0.95)
+def test_score_bound_is_where_the_test_sits_at_its_edge() -> None:
+    hi = stats.score_bound(30, 10, 240, 1.0, -1.644854)
+    lo = stats.score_bound(30, 10, 240, 1.0, 1.644854)
     assert lo < 20 / 240 < hi
-    # The interval's ends are where the two-sided 95% score test is exactly at its edge.
-    assert stats.tango_z(30, 10, 240, lo) == pytest.approx(1.959964, abs=1e-5)
-    assert stats.tango_z(30, 10, 240, hi) == pytest.approx(-1.959964, abs=1e-5)
-    lo0, hi0 = stats.tango_interval(0, 0, 50, 0.95)
-    assert lo0 == pytest.approx(-hi0) and hi0 > 0
+    assert stats.score_z(30, 10, 240, hi) == pytest.approx(-1.644854, abs=1e-5)
+    # Clusters widen the bound.
+    assert stats.score_bound(30, 10, 240, 2.0, -1.644854) > hi
+
+
+def test_score_test_keeps_its_level_at_the_margin() -> None:
+    # Independent pairs whose loss is exactly the margin: "within the margin" must be shown in
+    # at most alpha of the runs (a Wald test shows it in about 6%).
+    rng = np.random.default_rng(0)
+    counts = rng.multinomial(500, [0.225, 0.125, 0.65], size=20_000)
+    shown = [
+        stats.normal_sf(-stats.score_z(int(w), int(b), 500, 0.10)) < 0.05 for w, b, _ in counts
+    ]
+    assert np.mean(shown) <= 0.052
 
 
 def test_count_blocks_do_not_depend_on_block_size(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -102,3 +103,19 @@ def test_bootstrap_interval_covers_the_true_delta(paired: bool) -> None:
     lo, hi = stats.percentile_interval(reps[:, 0], 0.95)
     assert lo < 0.3 < hi
     assert hi - lo < (0.2 if paired else 0.4)  # pairing removes the shared call level
+
+
+def test_cluster_bootstrap_draws_whole_scenarios() -> None:
+    # Two scenarios of 50 identical calls each: a cluster bootstrap sees two values, not 100.
+    base = np.r_[np.zeros(50), np.ones(50)]
+    cand = base + 0.5
+    g = np.r_[np.zeros(50, dtype=np.int64), np.ones(50, dtype=np.int64)]
+    reps = stats.bootstrap_deltas(
+        [stats.Column(base, cand, 0.5)], True, stats.slice_rng(0, "all"), 200, (g, g)
+    )
+    assert set(np.round(reps[:, 0], 6)) <= {0.5}
+    reps = stats.bootstrap_deltas(
+        [stats.Column(base, cand, 0.5)], False, stats.slice_rng(0, "all"), 400, (g, g)
+    )
+    # Unpaired, each side draws its scenarios: the median moves in whole steps of one scenario.
+    assert set(np.round(reps[:, 0], 6)) <= {-0.5, 0.5, 1.5}

@@ -12,8 +12,21 @@ from callgate.gate.policy import load_policy
 from comparison.synth import POLICY, paired_rows, policy_file, variant_file
 
 
+def test_schema_1_policies_read_as_schema_2(tmp_path: Path) -> None:
+    policy = load_policy(
+        str(policy_file(tmp_path, POLICY.replace("schema_version: 2", "schema_version: 1")))
+    )
+    assert policy.margin("task_completion", "all") == 0.1
+    assert policy.metrics["task_completion"].block_when == "worse_than_margin"
+
+
 def test_default_policy_loads() -> None:
     policy = load_policy("default")
+    # Margins above 0 everywhere; five points over all calls, ten in each cohort.
+    assert policy.margin("task_completion", "all") == 0.05
+    assert policy.margin("task_completion", "accent=scottish") == 0.10
+    assert policy.metrics["safety_violations"].block_when == "worse"
+    assert policy.cohorts.below_min_calls == "undecided"
     assert policy.multiplicity == "holm" and policy.alpha == 0.05
     assert policy.specs["task_completion"].kind == "binary"
     assert policy.specs["ttfa_p50_s"].statistic == "p95"
@@ -30,15 +43,21 @@ def test_default_policy_loads() -> None:
             "'task_completion'?",
         ),
         (
+            "non_inferiority_margin: 0.1",
             "non_inferiority_margin: 0.0",
-            "non_inferiority_margin: -0.02",
-            "policy.yaml:10: metrics.task_completion.non_inferiority_margin: Input should be "
-            "greater than or equal to 0",
+            "policy.yaml:10: metrics.task_completion.non_inferiority_margin: must be above 0: a "
+            "candidate promotes only when its loss is shown to be smaller than the margin",
         ),
         (
-            "schema_version: 1",
             "schema_version: 2",
-            "policy.yaml:1: schema_version: Input should be 1",
+            "schema_version: 3",
+            "policy.yaml:1: schema_version: Input should be 1 or 2",
+        ),
+        (
+            "  task_completion:\n",
+            "  task_completion:\n    block_when: sometimes\n",
+            "policy.yaml:10: metrics.task_completion.block_when: Input should be "
+            "'worse_than_margin' or 'worse'",
         ),
         (
             "alpha: 0.05",
@@ -46,7 +65,7 @@ def test_default_policy_loads() -> None:
             "policy.yaml:3: beta: Extra inputs are not permitted",
         ),
         (
-            "    non_inferiority_margin: 0.0\n",
+            "    non_inferiority_margin: 0.1\n",
             "    statistic: mean\n",
             "policy.yaml:10: metrics.task_completion: set non_inferiority_margin and/or "
             "required_improvement",
@@ -57,8 +76,8 @@ def test_default_policy_loads() -> None:
             "policy.yaml:7: cohorts.required: 'split' is not a cohort",
         ),
         (
-            "    non_inferiority_margin: 0.0\n",
-            "    non_inferiority_margin: 0.0\n    statistic: p95\n",
+            "    non_inferiority_margin: 0.1\n",
+            "    non_inferiority_margin: 0.1\n    statistic: p95\n",
             "policy.yaml:11: metrics.task_completion.statistic: p95 of a pass/fail metric",
         ),
     ],
@@ -120,6 +139,6 @@ def test_overrides_and_bundled_names(tmp_path: Path) -> None:
     policy = load_policy(str(policy_file(tmp_path, text)))
     assert policy.min_calls("call_type=a") == 10 and policy.min_calls("all") == 30
     assert policy.margin("task_completion", "call_type=a") == 0.05
-    assert policy.margin("task_completion", "call_type=b") == 0.0
+    assert policy.margin("task_completion", "call_type=b") == 0.1
     with pytest.raises(UsageError, match="no policy file 'strict' and no bundled policy"):
         load_policy("strict")

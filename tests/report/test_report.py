@@ -153,7 +153,7 @@ def test_gate_json_is_read_through_the_gate_model(hand: Hand, tmp_path: Path) ->
         ("[1, 2]", "not a gate report"),
         ("{oops", "not JSON"),
         (json.dumps(doc | {"decision": "promote"}), "decision: not a gate report"),
-        (json.dumps(doc | {"schema_version": 2}), "newer than this callgate reads"),
+        (json.dumps(doc | {"schema_version": 3}), "newer than this callgate reads"),
     ]:
         odd.write_text(bad)
         with pytest.raises(UsageError, match=message):

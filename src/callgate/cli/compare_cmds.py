@@ -1,8 +1,8 @@
 """`callgate compare`, `callgate gate` and `callgate calibrate` (issue 4).
 
 Sides are ``SPEC[:VARIANT]``: a run id (prefix) in the store or a results file (csv, parquet,
-jsonl). Bad input is a :class:`UsageError` (one line, exit 2); the gate exits 0 on PROMOTE and 1 on
-BLOCK, so CI can use it as a step as is.
+jsonl). Bad input is a :class:`UsageError` (one line, exit 2); the gate exits 0 on PROMOTE, 1 on
+BLOCK and 3 on UNDECIDED, so CI can use it as a step as is.
 """
 
 from __future__ import annotations
@@ -10,11 +10,15 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from callgate.errors import UsageError
+
+if TYPE_CHECKING:
+    from callgate.gate.calibrate import CalibrationSpec
+    from callgate.gate.policy import Policy
 
 # Same option as the other commands (callgate.cli.main), declared here so that importing this
 # module never needs main's app half-built.
@@ -187,12 +191,14 @@ def gate(
     unpaired: UnpairedOpt = False,
     store: StoreOpt = DEFAULT_STORE,
 ) -> None:
-    """Decide PROMOTE or BLOCK under a policy, with every reason.
+    """Decide PROMOTE, BLOCK or UNDECIDED under a policy, with every reason.
 
-    Exit code 0 on PROMOTE, 1 on BLOCK, 2 on bad input. Blocks when a metric is significantly
-    worse than its margin in any cohort (after Holm or Benjamini-Hochberg over every test), when a
-    required cohort is missing or too small, or when a required improvement is not shown. See
-    docs/gate.md.
+    PROMOTE only when every check (a metric in a cohort) is shown to lose less than its margin;
+    BLOCK when a check is shown to be worse than the policy allows (after Holm or
+    Benjamini-Hochberg over every harm test); otherwise UNDECIDED, listing each open check with
+    the extra scored calls estimated to settle it. Calls of one scenario count as one cluster.
+
+    Exit code 0 PROMOTE, 1 BLOCK, 3 UNDECIDED, 2 bad input. See docs/gate.md.
 
     Example: callgate gate e631:baseline e631:candidate --policy default --out gate-out
     """
@@ -224,31 +230,52 @@ def gate(
     print_gate(out, report)
     if paths:
         out.print(f"wrote {', '.join(str(p) for p in paths)}", highlight=False)
-    if not decision.promote:
+    if report.exit_code:
         # SystemExit, not typer.Exit: main() runs click with standalone_mode=False, where click
         # returns an Exit's code instead of raising it, and that code would be lost.
-        raise SystemExit(1)
+        raise SystemExit(report.exit_code)
 
 
 def calibrate(
     policy: PolicyOpt = "default",
-    runs: Annotated[int, typer.Option(help="Synthetic runs per size.")] = 200,
+    runs: Annotated[int, typer.Option(help="Synthetic runs per row of the table.")] = 400,
     calls: Annotated[
-        str, typer.Option(help="Calls per cohort, comma-separated.")
-    ] = "30,60,120,240",
-    cohorts: Annotated[int, typer.Option(help="Cohorts (values of --tag).")] = 8,
+        str, typer.Option(help="Scored calls per cohort, comma-separated.")
+    ] = "30,60,120,250,500",
+    cohorts: Annotated[int, typer.Option(help="Cohorts (values of --tag), synthetic data.")] = 8,
+    discordance: Annotated[
+        str,
+        typer.Option(
+            help="Share of pairs whose outcome differs, LOW,HIGH: the cohorts spread over it."
+        ),
+    ] = "0.25,0.35",
+    calls_per_scenario: Annotated[
+        float, typer.Option(help="Calls of one scenario per cohort (repeats): the clusters.")
+    ] = 3.0,
     drop: Annotated[
-        float, typer.Option(help="Share of one cohort's calls turned from success to failure.")
-    ] = 0.10,
-    flip: Annotated[float, typer.Option(help="A/A: share of calls flipped each way.")] = 0.05,
-    base_rate: Annotated[float, typer.Option(help="Success rate of both variants.")] = 0.8,
-    holdout_share: Annotated[
-        float, typer.Option(help="Share of calls tagged split=holdout.")
-    ] = 0.25,
-    tag: Annotated[str, typer.Option(help="The tag that tells the cohorts apart.")] = "call_type",
+        float, typer.Option(help="Loss in one cohort whose power is measured (share of calls).")
+    ] = 0.20,
+    tag: Annotated[
+        str | None,
+        typer.Option(
+            help="The tag that tells cohorts apart (synthetic: call_type; --from-run: the "
+            "policy's first tag with two values in the run)."
+        ),
+    ] = None,
     metric: Annotated[str, typer.Option(help="The pass/fail outcome that regresses.")] = (
         "task_completion"
     ),
+    from_run: Annotated[
+        str | None,
+        typer.Option(
+            "--from-run",
+            help="Take each cohort's discordance, success rate, scenarios and spread from this "
+            "stored run (id or prefix) and report every cohort on its own.",
+        ),
+    ] = None,
+    variants: Annotated[
+        str, typer.Option(help="With --from-run: the baseline and candidate variants.")
+    ] = "baseline,candidate",
     seed: Annotated[int, typer.Option(help="Seed of the synthetic data and the bootstrap.")] = 0,
     resamples: ResamplesOpt = 2000,
     json_path: Annotated[
@@ -258,63 +285,116 @@ def calibrate(
         Path | None,
         typer.Option(help="Write one run's synthetic results files (csv) into this folder."),
     ] = None,
+    store: StoreOpt = DEFAULT_STORE,
 ) -> None:
-    """Measure a policy on synthetic paired calls: its false-block rate on identical variants (A/A)
-    and the smallest drop in one cohort it catches 80% of the time, per cohort size.
+    """Measure a policy's error rates on synthetic runs shaped like real ones, per cohort size.
 
-    The data: COHORTS cohorts of paired calls whose outcome differs between the variants in FLIP
-    of calls each way; then DROP of one cohort's calls turn from success to failure. Definition
-    and measured figures of the default policy: docs/gate.md.
+    Each run has scenario clusters (CALLS_PER_SCENARIO calls of each scenario), pairs that
+    disagree at the cohort's DISCORDANCE, and scenarios that differ in success and flakiness. It
+    is gated three times: with no true change (a BLOCK is a false block), with one cohort losing
+    exactly its margin (a PROMOTE is a false promote), and with one cohort losing DROP (power:
+    blocked naming that cohort). UNDECIDED is counted too. With --from-run the shape of every
+    cohort is measured on a stored run, and each cohort gets rows of its own.
 
-    Example: callgate calibrate --policy default --runs 200
+    Example: callgate calibrate --policy default --runs 400
+    Example: callgate calibrate --from-run e631 --runs 200
     """
     from callgate.cli.console import err, out
     from callgate.cli.progress import Bar
     from callgate.gate import calibration_output as view
-    from callgate.gate.calibrate import CalibrationSpec, calibrate_size, check_spec
+    from callgate.gate.calibrate import CalibrationSpec, calibrate_size, check_spec, targets
+    from callgate.gate.calibration_data import CohortShape, default_shapes
     from callgate.gate.policy import load_policy
 
     _check_common(seed, resamples)
-    try:
-        sizes = [int(c) for c in _split_list([calls])]
-    except ValueError:
-        raise UsageError(f"{calls!r} is not a list of numbers", field="--calls") from None
+    sizes = _numbers(calls, "--calls", int)
+    if runs < 1:
+        raise UsageError("must be at least 1", field="--runs")
     pol = load_policy(policy)
-    spec = CalibrationSpec(
-        sizes,
-        runs,
-        cohorts,
-        flip,
-        base_rate,
-        drop,
-        holdout_share,
-        tag,
-        metric,
-        0.8,
-        seed,
-        resamples,
-    )
+    if from_run is None:
+        span = _numbers(discordance, "--discordance", float)
+        if len(span) not in (1, 2) or not all(0 < d < 1 for d in span):
+            raise UsageError("give one share or LOW,HIGH, each in (0, 1)", field="--discordance")
+        if cohorts < 1 or calls_per_scenario < 1:
+            raise UsageError("cohorts and calls per scenario must be at least 1")
+        lo, hi = span[0], span[-1]
+        shapes = [
+            CohortShape(s.name, s.discordance, calls_per_scenario=calls_per_scenario)
+            for s in default_shapes(cohorts, (lo, hi))
+        ]
+        spec = CalibrationSpec(
+            sizes, runs, shapes, drop, tag or "call_type", metric, seed, resamples
+        )
+    else:
+        spec = _spec_from_run(pol, from_run, variants, metric, tag, store)
+        spec.calls, spec.runs, spec.drop, spec.seed, spec.resamples = (
+            sizes, runs, drop, seed, resamples
+        )  # fmt: skip
     check_spec(pol, spec)
     if save_example is not None:
         paths = view.save_example(pol, spec, max(sizes), save_example)
         out.print(f"wrote {', '.join(str(p) for p in paths)}", highlight=False)
     t0 = time.perf_counter()
     results = []
+    rows = [(n, t) for n in sizes for t in targets(spec)]
     with Bar(err, "calibration runs") as bar:
-        bar.start(runs * len(sizes))
-        for n in sizes:
-            results.append(calibrate_size(pol, spec, n, bar.advance))
+        bar.start(runs * len(rows))
+        for n, t in rows:
+            results.append(calibrate_size(pol, spec, n, t, bar.advance))
     out.print(view.table(spec, results))
     for line in view.summary_lines(spec, results):
         out.print(line, highlight=False)
     out.print(
-        f"{runs} runs per size, {cohorts} cohorts, seed {seed}, {resamples} resamples, "
-        f"policy {pol.source}; took {time.perf_counter() - t0:.0f} s",
+        f"{runs} runs per row, {len(spec.shapes)} cohorts of {spec.tag} from {spec.source}, "
+        f"seed {seed}, {resamples} resamples, policy {pol.source}; took "
+        f"{time.perf_counter() - t0:.0f} s",
         highlight=False,
     )
     if json_path is not None:
         _write_text(json_path, json.dumps(view.to_json(spec, results, pol), indent=2) + "\n")
         out.print(f"wrote {json_path}", highlight=False)
+
+
+def _numbers(text: str, field: str, kind: type[int] | type[float]) -> list[Any]:
+    try:
+        return [kind(c) for c in _split_list([text])]
+    except ValueError:
+        raise UsageError(f"{text!r} is not a list of numbers", field=field) from None
+
+
+def _spec_from_run(
+    pol: Policy, run: str, variants: str, metric: str, tag: str | None, store: Path
+) -> CalibrationSpec:
+    from callgate.comparison.sides import load_side
+    from callgate.gate.calibrate import CalibrationSpec
+    from callgate.gate.calibration_data import shapes_from_side
+
+    names = _split_list([variants])
+    if len(names) != 2:
+        raise UsageError("name the baseline and the candidate: A,B", field="--variants")
+    base = load_side(f"{run}:{names[0]}", store)
+    cand = load_side(f"{run}:{names[1]}", store)
+    if metric not in base.metrics:
+        raise UsageError(f"the run has no metric {metric!r}", field="--metric")
+    if tag is None:
+        col = base.text
+        tag = next(
+            (t for t in pol.cohorts.by if len({v for v in col.get("tag_" + t, []) if v}) >= 2),
+            None,
+        )
+        if tag is None:
+            raise UsageError("no tag of the policy has two values in the run", field="--tag")
+    try:
+        shapes = shapes_from_side(base, cand, metric, tag)
+    except ValueError as exc:
+        raise UsageError(str(exc), field="--from-run") from None
+    return CalibrationSpec(
+        shapes=shapes,
+        tag=tag,
+        metric=metric,
+        per_cohort=True,
+        source=f"run {base.run_ids[0] if base.run_ids else run}",
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -1,8 +1,8 @@
 """An unexpected error: one line on stderr, the full traceback in a file, its own exit code.
 
-Exit codes are the CLI's contract with CI: 0 promote, 1 block, 2 bad input or usage, 130
-interrupted, and :data:`INTERNAL_ERROR` for a bug in callgate or a plugin, so a crash is never
-read as a gate decision.
+Exit codes are the CLI's contract with CI: 0 promote, 1 block, 2 bad input or usage, 3
+undecided, 130 interrupted, and :data:`INTERNAL_ERROR` for a bug in callgate or a plugin, so a
+crash is never read as a gate decision.
 """
 
 from __future__ import annotations

@@ -197,7 +197,9 @@ def demo_decision(
     run_id: str | None = None,
     baseline: str = "baseline",
     candidate: str = "candidate",
-) -> None:
+) -> str:
+    from rich.markup import escape
+
     from callgate.comparison.sides import load_side
     from callgate.gate.engine import run_gate
     from callgate.gate.model import load_gate
@@ -215,11 +217,18 @@ def demo_decision(
     report = build_report(plan, decision, base, cand, seed=0, resamples=2000)
     folder = store_dir / "demo"
     write_outputs(report, folder / "gate")
-    out.print(f"gate (default policy): [bold]{report.decision}[/]", highlight=False)
-    for reason in report.reasons:
+    from callgate.gate.outputs import headline
+
+    for reason in [*report.reasons, *report.undecided]:
         out.print(f"  - {reason.message}", highlight=False, markup=False)
+    # The decision last, with what decided it: the line a reader of the demo looks for.
+    out.print(
+        f"gate (default policy): [bold]{report.decision}[/], {escape(headline(report))}",
+        highlight=False,
+    )
     html = write_report(st, run_id, folder / "report.html", load_gate(folder / "gate"))
     out.print(f"report: {html.html.resolve()} (gate files in {folder / 'gate'})", highlight=False)
+    return report.decision
 
 
 def latest_demo_run(st: Store) -> str:

@@ -7,15 +7,13 @@ import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from rich.table import Table
 
 from callgate.comparison.sides import Side
-from callgate.gate.calibrate import CalibrationSpec, SizeResult, cohort_names, synthetic_sides
+from callgate.gate.calibrate import TARGET, CalibrationSpec, SizeResult, SyntheticRun
+from callgate.gate.calibration_data import with_harm
 from callgate.gate.policy import Policy
 from callgate.results.table import CALL_ID_COLUMNS, TAG_PREFIX, Dtype
-
-AA_TARGET = 0.05  # at most this share of A/A runs may block (the issue's acceptance)
 
 
 def _share(count: int, runs: int) -> str:
@@ -25,54 +23,70 @@ def _share(count: int, runs: int) -> str:
 def table(spec: CalibrationSpec, results: list[SizeResult]) -> Table:
     t = Table(title="gate calibration", title_justify="left", title_style="bold")
     t.add_column("calls per cohort", justify="right")
-    t.add_column("A/A false blocks", justify="right")
-    t.add_column(f"{spec.drop:.0%} drop: blocked naming the cohort", justify="right")
-    t.add_column(f"smallest drop caught {spec.power:.0%} of the time", justify="right")
+    t.add_column("regressed cohort (discordance)")
+    t.add_column("no change: false block", justify="right")
+    t.add_column("no change: undecided", justify="right")
+    t.add_column("loss at the margin: false promote", justify="right")
+    t.add_column(f"{spec.drop:.0%} drop: blocked naming it", justify="right")
+    t.add_column(f"{spec.drop:.0%} drop: undecided", justify="right")
     for r in results:
-        mde = "not reached" if r.mde is None else f"{r.mde:.1%} ({r.mde_calls} calls)"
+        disc = sum(r.discordance) / len(r.discordance) if r.discordance else math.nan
+        cohort = "any, at random" if r.cohort is None else r.cohort
         t.add_row(
             str(r.calls),
+            f"{cohort} ({disc:.0%})",
             _share(r.aa_blocks, r.runs),
-            f"{r.drop_calls} calls: {_share(r.caught_at_drop, r.runs)}",
-            mde,
+            _share(r.aa_undecided, r.runs),
+            f"{_share(r.margin_promotes, r.runs)} (margin {r.margin:g})",
+            _share(r.drop_caught, r.runs),
+            _share(r.drop_undecided, r.runs),
         )
     return t
 
 
 def summary_lines(spec: CalibrationSpec, results: list[SizeResult]) -> list[str]:
-    worst = max(results, key=lambda r: r.aa_rate)
-    largest = max(results, key=lambda r: r.calls)
-    lines = [
-        f"A/A false-block rate: at most {worst.aa_rate:.1%} (at {worst.calls} calls per cohort; "
-        f"target <= {AA_TARGET:.0%}): {'met' if worst.aa_rate <= AA_TARGET else 'NOT met'}",
-        f"power for a {spec.drop:.0%} drop in one cohort at {largest.calls} calls per cohort: "
-        f"{largest.power_at_drop:.1%} (target >= {spec.power:.0%}): "
-        f"{'met' if largest.power_at_drop >= spec.power else 'NOT met'}",
-    ]
+    block = max(results, key=lambda r: r.rate(r.aa_blocks))
+    promote = max(results, key=lambda r: r.rate(r.margin_promotes))
+    lines = []
+    for what, r, count in (
+        ("false-block rate (no true change)", block, block.aa_blocks),
+        (
+            "false-promote rate (a loss at the margin in one cohort)",
+            promote,
+            promote.margin_promotes,
+        ),
+    ):
+        rate = r.rate(count)
+        ok = "met" if rate <= TARGET else "NOT met"
+        lines.append(
+            f"{what}: at most {rate:.1%} (at {r.calls} calls per cohort; target <= "
+            f"{TARGET:.0%}): {ok}"
+        )
     reasons = sorted({s for r in results for s in r.aa_reasons})
     if reasons:
-        lines.append(f"A/A blocks came from: {', '.join(reasons)}")
+        lines.append(f"false blocks came from: {', '.join(reasons)}")
     return lines
 
 
 def to_json(spec: CalibrationSpec, results: list[SizeResult], policy: Policy) -> dict[str, Any]:
     return {
-        "schema_version": 1,
+        "schema_version": 2,
         "policy": policy.source,
         "policy_sha256": policy.sha256,
         "spec": dataclasses.asdict(spec),
-        "sizes": [
+        "rows": [
             {
                 "calls_per_cohort": r.calls,
+                "cohort": r.cohort,
+                "margin": r.margin,
                 "runs": r.runs,
-                "aa_blocks": r.aa_blocks,
-                "aa_rate": r.aa_rate,
-                "drop_calls": r.drop_calls,
-                "caught_at_drop": r.caught_at_drop,
-                "power_at_drop": r.power_at_drop,
-                "mde_calls": r.mde_calls,
-                "mde": r.mde,
-                "first_catch": r.first_catch,
+                "discordance": sum(r.discordance) / len(r.discordance) if r.discordance else None,
+                "false_block": r.rate(r.aa_blocks),
+                "undecided_no_change": r.rate(r.aa_undecided),
+                "promote_no_change": r.rate(r.aa_promotes),
+                "false_promote": r.rate(r.margin_promotes),
+                "power_at_drop": r.rate(r.drop_caught),
+                "undecided_at_drop": r.rate(r.drop_undecided),
             }
             for r in results
         ],
@@ -96,20 +110,15 @@ def _rows(side: Side) -> tuple[list[dict[str, Any]], list[tuple[str, Dtype]]]:
 
 
 def save_example(policy: Policy, spec: CalibrationSpec, n: int, folder: Path) -> list[Path]:
-    """Write one run's data as results files: baseline.csv, candidate.csv (A/A) and
-    candidate-drop.csv (the spec's drop in cohort c01), ready for `callgate gate`."""
+    """Write one run's data as results files: baseline.csv, candidate.csv (no change) and
+    candidate-drop.csv (the spec's drop in the first cohort), ready for `callgate gate`."""
     from callgate.results.export import write_table
 
-    rng = np.random.default_rng([spec.seed, n, 0])
-    base, cand = synthetic_sides(policy, spec, n, rng)
-    outcome = policy.specs[spec.metric]
-    good, bad = (1.0, 0.0) if outcome.direction == "higher" else (0.0, 1.0)
-    values = cand.metrics[spec.metric].copy()
-    cohort = cohort_names(spec.cohorts)[0]
-    where = np.flatnonzero((cand.text[TAG_PREFIX + spec.tag] == cohort) & (values == good))
-    values[rng.permutation(where)[: round(spec.drop * n)]] = bad
-    dropped = Side(cand.label, cand.origin, cand.variant, cand.text, {**cand.metrics})
-    dropped.metrics[spec.metric] = values
+    run = SyntheticRun(policy, spec, n, 0, 0)
+    base, cand = run.sides([d.cand for d in run.data])
+    cands = [d.cand for d in run.data]
+    cands[0] = with_harm(run.rng, run.data[0], spec.drop)
+    _base, dropped = run.sides(cands)
     paths = []
     for name, side in (("baseline", base), ("candidate", cand), ("candidate-drop", dropped)):
         rows, columns = _rows(side)

@@ -8,7 +8,8 @@ back through :func:`load_gate` into the same models, so writer and readers canno
 Versioning: ``schema_version`` changes only when a field changes meaning or disappears; fields
 added later are ignored by older readers (``extra="ignore"``). A file from a newer schema is
 refused with a one-line error, and an older one is migrated in :meth:`GateReport._migrate` before
-validation. Every gate.json callgate has written so far has schema 1, so no migration exists yet.
+validation. Schema 1 (two outcomes, no clustering) reads as schema 2: its checks gain no scenario
+counts or non-inferiority tests (null), and its decision keeps its meaning.
 """
 
 from __future__ import annotations
@@ -23,9 +24,13 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, mo
 from callgate.comparison.compare import MetricSpec
 from callgate.errors import UsageError
 
-GATE_SCHEMA_VERSION: Literal[1] = 1
-Status = Literal["pass", "block", "warn"]
-ReasonKind = Literal["harm", "required_cohort", "improvement"]
+GATE_SCHEMA_VERSION: Literal[2] = 2
+# pass: shown within its margin (and improving where required); block: shown harmful; open: not
+# settled either way yet (makes the gate UNDECIDED); warn: too small to test and, by the policy,
+# not needed (``below_min_calls: skip``).
+Status = Literal["pass", "block", "open", "warn"]
+ReasonKind = Literal["harm", "required_cohort", "improvement", "undecided"]
+Outcome = Literal["PROMOTE", "BLOCK", "UNDECIDED"]
 
 
 def _finite(x: Any) -> Any:
@@ -63,6 +68,7 @@ class GateCheck(_Model):
     slice: str
     paired: bool
     n: int
+    scenarios: int | None = None
     n_baseline: int
     n_candidate: int
     baseline: Num
@@ -74,13 +80,17 @@ class GateCheck(_Model):
     discordant_worse: int | None
     discordant_better: int | None
     margin: Num
+    block_above: Num = None  # the harm a block must exceed: the margin, or 0 (block_when: worse)
     required_improvement: Num
     min_calls: int
     required: bool
     p_worse: Num
     p_adjusted: Num
+    p_within: Num = None  # non-inferiority: p for "worse by less than the margin"
+    harm_bound: Num = None  # upper one-sided (1 - alpha) confidence bound of the harm
     p_better: Num
     mde: Num
+    extra_calls: int | None = None  # open checks: more scored calls estimated to settle it
     verdict: str
     status: Status
     note: str
@@ -94,7 +104,8 @@ class GateCheck(_Model):
 
 
 class GateReason(_Model):
-    """Why the gate blocks. ``metric`` is None for a missing cohort (no check of its own)."""
+    """Why the gate blocks, or what keeps it undecided. ``metric`` is None for a missing cohort
+    (no check of its own)."""
 
     kind: ReasonKind
     slice: str
@@ -104,11 +115,12 @@ class GateReason(_Model):
     ci_low: Num = None
     ci_high: Num = None
     margin: Num = None
+    extra_calls: int | None = None
 
 
 class GateReport(_Model):
-    schema_version: Literal[1] = GATE_SCHEMA_VERSION
-    decision: Literal["PROMOTE", "BLOCK"]
+    schema_version: Literal[2] = GATE_SCHEMA_VERSION
+    decision: Outcome
     policy: str
     policy_sha256: str
     alpha: float
@@ -121,7 +133,8 @@ class GateReport(_Model):
     paired: bool
     pairing: str
     family_size: int
-    reasons: list[GateReason]
+    reasons: list[GateReason]  # why it blocks
+    undecided: list[GateReason] = []  # what keeps it open (empty unless UNDECIDED or BLOCK)
     warnings: list[str]
     notes: list[str]
     checks: list[GateCheck]
@@ -138,7 +151,9 @@ class GateReport(_Model):
                 f"schema_version {version} is newer than this callgate reads "
                 f"({GATE_SCHEMA_VERSION}): upgrade callgate"
             )
-        # An older version would be rewritten to the current shape here, one step at a time.
+        if version == 1:
+            # Schema 1 had two outcomes and no open checks; every field it lacks has a default.
+            data = {**data, "schema_version": 2}
         return data
 
     @property
@@ -146,9 +161,17 @@ class GateReport(_Model):
         return self.decision == "PROMOTE"
 
     @property
+    def exit_code(self) -> int:
+        """The CLI's contract with CI: 0 promote, 1 block, 3 undecided."""
+        return EXIT_CODES[self.decision]
+
+    @property
     def run_ids(self) -> list[str]:
         """The stored runs the two sides came from (none for results files)."""
         return list(dict.fromkeys([*self.baseline.run_ids, *self.candidate.run_ids]))
+
+
+EXIT_CODES: dict[str, int] = {"PROMOTE": 0, "BLOCK": 1, "UNDECIDED": 3}
 
 
 def gate_path(path: Path) -> Path:

@@ -1,5 +1,6 @@
 """The gate's files for CI: gate.json (the report), gate.md (a pull-request comment) and
-junit.xml (one testcase per metric x slice check; blocking checks are failures)."""
+junit.xml (one testcase per metric x slice check; blocking checks are failures, open checks of an
+undecided gate are skipped with an ``UNDECIDED`` message, which CI systems list apart)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,21 @@ from callgate.files import atomic_write
 from callgate.gate.model import GateCheck, GateReport
 
 FILES = ("gate.json", "gate.md", "junit.xml")
-_STATUS = {"pass": "pass", "block": "BLOCK", "warn": "warn"}
+_STATUS = {"pass": "pass", "block": "BLOCK", "open": "open", "warn": "not tested"}
+ICONS = {"PROMOTE": "✅", "BLOCK": "❌", "UNDECIDED": "⏸️"}
+
+
+def headline(report: GateReport) -> str:
+    """One line after the decision: what decided it, naming the slices."""
+    if report.decision == "BLOCK":
+        slices = list(dict.fromkeys(r.slice for r in report.reasons))
+        return f"decided by {', '.join(slices)}"
+    if report.decision == "UNDECIDED":
+        known = [r.extra_calls for r in report.undecided if r.extra_calls is not None]
+        more = f"; the nearest needs about {min(known)} more scored calls" if known else ""
+        return f"{len(report.undecided)} checks still open{more}"
+    passed = sum(1 for c in report.checks if c.status == "pass")
+    return f"every check within its margin ({passed} checks)"
 
 
 def write_outputs(report: GateReport, out_dir: Path) -> list[Path]:
@@ -59,10 +74,13 @@ def check_cells(ch: GateCheck, *, markdown: bool = False) -> list[str]:
     if markdown and ch.status == "block":
         status = f"**{status}**"
     note = (md(ch.note) if markdown else ch.note) if ch.note else ""
+    if ch.status == "open" and ch.extra_calls is not None:
+        note += f"; ~{ch.extra_calls} more calls"
     gate = status + (f" ({note})" if note else "")
+    size = str(ch.n) if ch.scenarios is None else f"{ch.n} ({ch.scenarios})"
     return [
         md(ch.slice) if markdown else ch.slice,
-        str(ch.n),
+        size,
         fmt.value(m, ch.baseline),
         fmt.value(m, ch.candidate),
         fmt.delta(m, ch.delta),
@@ -73,26 +91,40 @@ def check_cells(ch: GateCheck, *, markdown: bool = False) -> list[str]:
     ]
 
 
-CHECK_HEADER = ["slice", "n", "baseline", "candidate", "delta", "CI", "margin", "verdict", "gate"]
+CHECK_HEADER = [
+    "slice",
+    "calls (scenarios)",
+    "baseline",
+    "candidate",
+    "delta",
+    "CI",
+    "margin",
+    "verdict",
+    "gate",
+]
 
 
 def markdown(report: GateReport) -> str:
-    icon = "✅" if report.decision == "PROMOTE" else "❌"
+    icon = ICONS[report.decision]
     method = "Holm" if report.multiplicity == "holm" else "Benjamini-Hochberg"
     lines = [
-        f"## callgate gate: {icon} **{report.decision}**",
+        f"## callgate gate: {icon} **{report.decision}**: {md(headline(report))}",
         "",
         f"Candidate {md(report.candidate.label)} vs baseline {md(report.baseline.label)}: "
         f"{md(report.pairing)}. Policy {md(Path(report.policy).name)} ({method} over "
-        f"{report.family_size} harm tests at alpha {report.alpha:g}; {report.resamples} "
-        f"bootstrap resamples, seed {report.seed}).",
+        f"{report.family_size} harm tests at alpha {report.alpha:g}; promotion needs every check "
+        f"shown within its margin; scenarios are clusters; {report.resamples} bootstrap resamples "
+        f"for percentiles, seed {report.seed}).",
         "",
     ]
     if report.reasons:
         lines += ["### Blocking reasons", ""]
         lines += [f"{i}. {md(r.message)}" for i, r in enumerate(report.reasons, 1)] + [""]
     else:
-        lines += ["No blocking reason: no check is significantly worse than its margin.", ""]
+        lines += ["No blocking reason: no check is shown to be worse than the policy allows.", ""]
+    if report.undecided:
+        lines += ["### Still open", ""]
+        lines += [f"{i}. {md(r.message)}" for i, r in enumerate(report.undecided, 1)] + [""]
     if report.warnings:
         lines += ["### Warnings", ""] + [f"- {md(w)}" for w in report.warnings] + [""]
     lines += [
@@ -140,19 +172,27 @@ def junit(report: GateReport) -> str:
                 ch.note,
             )
             ET.SubElement(case, "failure", message=reason, type=ch.note or "block").text = text
+        elif ch.status == "open":
+            skipped += 1
+            more = "" if ch.extra_calls is None else f" (~{ch.extra_calls} more calls)"
+            ET.SubElement(case, "skipped", message=f"UNDECIDED: {ch.note}{more}").text = text
         elif ch.status == "warn":
             skipped += 1
-            ET.SubElement(case, "skipped", message=ch.note)
+            ET.SubElement(case, "skipped", message=f"not tested: {ch.note}")
         else:
             ET.SubElement(case, "system-out").text = text
-    for r in report.reasons:
+    for r in [*report.reasons, *report.undecided]:
         if r.metric is None:  # a missing cohort has no check of its own
             tests += 1
-            failures += 1
             case = ET.SubElement(
                 suite, "testcase", classname="callgate.gate.cohorts", name=f"required[{r.slice}]"
             )
-            ET.SubElement(case, "failure", message=r.message, type=r.kind).text = r.message
+            if r.kind == "undecided" or r in report.undecided:
+                skipped += 1
+                ET.SubElement(case, "skipped", message=f"UNDECIDED: {r.message}")
+            else:
+                failures += 1
+                ET.SubElement(case, "failure", message=r.message, type=r.kind).text = r.message
     if report.warnings:
         ET.SubElement(suite, "system-err").text = "\n".join(report.warnings)
     suite.set("tests", str(tests))

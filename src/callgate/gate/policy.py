@@ -1,4 +1,7 @@
-"""The gate policy: a validated YAML file (schema_version 1), documented in docs/gate.md.
+"""The gate policy: a validated YAML file (schema_version 2), documented in docs/gate.md.
+
+Schema 1 files read as schema 2 (the fields are the same); what changed is what a margin means:
+it now bounds what may promote (the loss must be shown smaller than it), so it must be above 0.
 
 Structure is checked on load (pydantic, errors as ``file:line: field: message``); the metrics must
 be known to callgate or declare their ``direction``. Whether the policy's metrics and tags exist in
@@ -40,12 +43,27 @@ def _slice_spec(value: str) -> str:
     return label_of(parse_slice(value))
 
 
+_ZERO_MARGIN = (
+    "must be above 0: a candidate promotes only when its loss is shown to be smaller than the "
+    "margin, and no loss at all can never be shown; write the largest loss you accept (e.g. "
+    "0.05 for five points of task completion), and block_when: worse to block any significant loss"
+)
+
+
+def _positive_margin(v: float | None) -> float | None:
+    if v is not None and v <= 0:
+        raise ValueError(_ZERO_MARGIN)
+    return v
+
+
 class MetricOverride(BaseModel):
     """Per-cohort replacement of a metric's thresholds."""
 
     model_config = ConfigDict(extra="forbid")
-    non_inferiority_margin: float | None = Field(None, ge=0)
+    non_inferiority_margin: float | None = None
     required_improvement: float | None = Field(None, ge=0)
+
+    _margin = field_validator("non_inferiority_margin")(_positive_margin)
 
 
 class CohortRule(BaseModel):
@@ -59,6 +77,9 @@ class Cohorts(BaseModel):
     by: list[str] = Field(default_factory=list)
     combinations: list[list[str]] = Field(default_factory=list)
     min_calls: int = Field(30, ge=1)
+    # A slice below min_calls: "undecided" keeps the gate open until it has the calls; "skip"
+    # leaves it untested with a warning (for rare tag values the release does not hinge on).
+    below_min_calls: Literal["undecided", "skip"] = "undecided"
     required: list[str] = Field(default_factory=list)
     overrides: dict[str, CohortRule] = Field(default_factory=dict)
 
@@ -94,13 +115,18 @@ class Cohorts(BaseModel):
 
 class MetricRule(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    non_inferiority_margin: float | None = Field(None, ge=0)
+    non_inferiority_margin: float | None = None
+    # worse_than_margin: block when the loss is shown to exceed the margin; worse: block any
+    # loss shown (for guard rails such as safety, where the margin only bounds promotion).
+    block_when: Literal["worse_than_margin", "worse"] = "worse_than_margin"
     required_improvement: float | None = Field(None, ge=0)
     improvement_in: list[str] = Field(default_factory=lambda: [GLOBAL])
     statistic: Literal["mean", "p50", "p95", "p99"] = "mean"
     scope: Literal["cohorts", "global"] = "cohorts"
     direction: Literal["higher", "lower"] | None = None
     kind: Literal["binary", "rate", "continuous"] | None = None
+
+    _margin = field_validator("non_inferiority_margin")(_positive_margin)
 
     @field_validator("improvement_in")
     @classmethod
@@ -116,7 +142,7 @@ class MetricRule(BaseModel):
 
 class Policy(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    schema_version: Literal[1]
+    schema_version: Literal[1, 2]
     description: str = ""
     alpha: float = Field(0.05, gt=0, lt=0.5)
     multiplicity: Literal["holm", "bh"] = "holm"

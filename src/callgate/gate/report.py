@@ -37,6 +37,7 @@ def build_report(
         pairing=plan.pairing.note,
         family_size=decision.family_size,
         reasons=decision.reasons,
+        undecided=decision.undecided,
         warnings=decision.warnings,
         notes=plan.notes,
         checks=decision.checks,

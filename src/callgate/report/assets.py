@@ -25,6 +25,7 @@ table.compact td { padding: 1px 6px; }
             display: inline-block; color: #fff; }
 .decision.small { font-size: 12px; padding: 1px 8px; border-radius: 4px; }
 .decision.PROMOTE { background: var(--ok); } .decision.BLOCK { background: var(--bad); }
+.decision.UNDECIDED { background: #b7791f; }
 .decision.UNKNOWN, .decision.NONE { background: #777; }
 .badge { display: inline-block; border-radius: 10px; padding: 0 8px; font-size: 12px;
          background: #e2e8f0; }

@@ -43,7 +43,7 @@ def markdown_summary(
     if gate is None:
         lines = [f"## callgate report: run `{run}` (no gate decision)", ""]
     else:
-        icon = {"PROMOTE": "✅", "BLOCK": "❌"}.get(gate.decision, "❔")
+        icon = {"PROMOTE": "✅", "BLOCK": "❌", "UNDECIDED": "⏸️"}.get(gate.decision, "❔")
         lines = [
             f"## callgate report: run `{run}`: {icon} **{gate.decision}**",
             "",
@@ -54,6 +54,9 @@ def markdown_summary(
         if gate.reasons:
             lines += ["### Blocking reasons", ""]
             lines += [f"{i}. {md(r.message)}" for i, r in enumerate(gate.reasons, 1)] + [""]
+        if gate.undecided:
+            lines += ["### Still open", ""]
+            lines += [f"{i}. {md(r.message)}" for i, r in enumerate(gate.undecided, 1)] + [""]
         if gate.warnings:
             lines += ["### Warnings", ""] + [f"- {md(w)}" for w in gate.warnings] + [""]
     declared = declared_metrics()

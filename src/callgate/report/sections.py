@@ -48,7 +48,11 @@ def decision_section(gate: GateReport | None, run_id: str | None) -> str:
         out += [f"<li>{esc(r.message)}</li>" for r in gate.reasons]
         out.append("</ol>")
     elif gate.decision == "PROMOTE":
-        out.append("<p>No blocking reason: no check is significantly worse than its margin.</p>")
+        out.append("<p>Every check is shown to lose less than its margin.</p>")
+    if gate.undecided:
+        out.append('<h3>Still open</h3><ol class="reasons undecided">')
+        out += [f"<li>{esc(r.message)}</li>" for r in gate.undecided]
+        out.append("</ol>")
     if gate.warnings:
         out.append('<h3>Warnings</h3><ul class="reasons">')
         out += [f"<li>{esc(w)}</li>" for w in gate.warnings]
@@ -62,7 +66,7 @@ def forest_section(gate: GateReport | None) -> str:
     return (
         f'<p class="muted">Each row: the candidate minus the baseline in one slice, with its '
         f"{gate.confidence:.0%} interval; the black line is no change, the dashed red line the "
-        "policy's margin. Red rows block the candidate.</p>"
+        "policy's margin. Red rows block the candidate, amber rows are still open.</p>"
         + forest_plot(gate.checks)
         + checks_table(gate)
     )
@@ -74,15 +78,17 @@ def checks_table(gate: GateReport) -> str:
         m = c.spec()
         rows.append(
             f'<tr data-status="{esc(c.status)}"><td>{esc(c.title)}</td><td>{esc(c.slice)}</td>'
-            f"<td>{num(c.n)}</td><td>{esc(fmt.value(m, c.baseline))}</td>"
+            f"<td>{num(c.n)}</td><td>{'' if c.scenarios is None else num(c.scenarios)}</td>"
+            f"<td>{esc(fmt.value(m, c.baseline))}</td>"
             f"<td>{esc(fmt.value(m, c.candidate))}</td><td>{esc(fmt.delta(m, c.delta))}</td>"
             f"<td>{esc(fmt.interval(m, c.ci_low, c.ci_high))}</td>"
             f"<td>{esc(fmt.delta(m, c.margin))}</td><td>{esc(c.verdict)}</td>"
-            f"<td>{esc(c.status)}{' (' + esc(c.note) + ')' if c.note else ''}</td></tr>"
+            f"<td>{esc(c.status)}{' (' + esc(c.note) + ')' if c.note else ''}"
+            f"{'' if c.extra_calls is None else f'; ~{c.extra_calls} more calls'}</td></tr>"
         )
     return (
         f"<details><summary>Every check ({len(gate.checks)})</summary><table><thead><tr>"
-        "<th>metric</th><th>slice</th><th>n</th><th>baseline</th><th>candidate</th><th>delta</th>"
+        "<th>metric</th><th>slice</th><th>n</th><th>scenarios</th><th>baseline</th><th>candidate</th><th>delta</th>"
         "<th>interval</th><th>margin</th><th>verdict</th><th>gate</th></tr></thead><tbody>"
         f"{''.join(rows)}</tbody></table></details>"
     )

@@ -15,7 +15,7 @@ from callgate.report.data import quantile
 from callgate.report.escape import esc
 
 PALETTE = ("#4a6fa5", "#d9822b", "#6b8e23", "#8e44ad", "#16a085", "#7f8c8d")
-STATUS_COLOUR = {"block": "#c0392b", "warn": "#b7791f", "pass": "#2f855a"}
+STATUS_COLOUR = {"block": "#c0392b", "open": "#b7791f", "warn": "#777777", "pass": "#2f855a"}
 
 
 def colour(i: int) -> str:
@@ -133,7 +133,7 @@ def _panel(checks: list[GateCheck], top: float) -> tuple[list[str], float]:
                     f'stroke="{c}" stroke-width="2"/>'
                 )
             row.append(f'<circle cx="{_f(x(ch.delta))}" cy="{_f(cy)}" r="4.5" fill="{c}"/>')
-            status = {"block": "BLOCK", "warn": "warn"}.get(ch.status, "")
+            status = {"block": "BLOCK", "open": "open", "warn": "not tested"}.get(ch.status, "")
             text = f"{fmt.delta(spec, ch.delta)} [{interval(ch)}]" + (
                 f" {status}" if status else ""
             )
