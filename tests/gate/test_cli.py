@@ -289,3 +289,40 @@ def test_gate_md_is_safe_to_paste(tmp_path: Path, cli) -> None:  # type: ignore[
     for line in text.splitlines():
         if line.startswith("| ") and "call_type=" in line:
             assert line.replace("\\|", "").count("|") == columns, line  # no cell split open
+
+
+def test_calibrate_from_a_run_reports_each_cohort_on_its_own(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    # A results file holding both variants stands in for a stored run (the same loader reads both).
+    rows = paired_rows({"a": 60, "b": 60}, holdout={"b"}, seed=6, flip=0.15)
+    both = write(tmp_path / "both.csv", rows)
+    out_json = tmp_path / "c.json"
+    code, _out, err = cli(
+        *("calibrate", "--from-run", str(both), "--runs", "2", "--calls", "30,60"),
+        *("--resamples", "50", "--json", str(out_json)),
+    )
+    assert code == 0, err
+    doc = json.loads(out_json.read_text())
+    assert doc["spec"]["tag"] == "call_type" and doc["spec"]["per_cohort"] is True
+    assert [(r["calls_per_cohort"], r["cohort"]) for r in doc["rows"]] == [
+        (30, "a"), (30, "b"), (60, "a"), (60, "b"),
+    ]  # fmt: skip
+    shapes = {s["name"]: s for s in doc["spec"]["shapes"]}
+    # The run's own discordance (about 30% of pairs) and one call per scenario.
+    assert 0.15 < shapes["a"]["discordance"] < 0.45 and shapes["a"]["calls_per_scenario"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("--from-run", "nope.csv"), "nope.csv: file not found"),
+        (("--discordance", "0.3,2"), "--discordance: give one share or LOW,HIGH"),
+        (("--calls", "30,x"), "--calls: '30,x' is not a list of numbers"),
+        (("--from-run", "BOTH", "--variants", "baseline"), "--variants: name the baseline"),
+        (("--from-run", "BOTH", "--tag", "accent"), "the run has no tag 'accent'"),
+    ],
+)
+def test_calibrate_input_errors(tmp_path: Path, cli, args: tuple[str, ...], needle: str) -> None:  # type: ignore[no-untyped-def]
+    both = write(tmp_path / "both.csv", paired_rows({"a": 20}, seed=1))
+    args = tuple(str(both) if a == "BOTH" else a for a in args)
+    code, _out, err = cli("calibrate", "--runs", "1", *args)
+    one_error_line(code, err, needle)

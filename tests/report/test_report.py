@@ -86,6 +86,24 @@ def test_user_text_is_escaped_everywhere(hand: Hand, tmp_path: Path) -> None:
     assert EVIL not in md and "&lt;script&gt;" in md
 
 
+def test_report_of_an_undecided_gate_lists_what_is_open(hand: Hand, tmp_path: Path) -> None:
+    check = gate_check("task_completion", "accent=scottish", -0.12, margin=0.1)
+    check |= {"status": "open", "extra_calls": 140, "scenarios": 12, "note": "not ruled out"}
+    message = "task_completion in accent=scottish (n=40, 12 scenarios): about 140 more calls"
+    doc = gate_report(decision="UNDECIDED", checks=[check]) | {
+        "schema_version": 2,
+        "undecided": [{"kind": "undecided", "slice": "accent=scottish", "message": message}],
+    }
+    out = tmp_path / "report.html"
+    _report(hand, out, write_gate(doc, tmp_path / "g"))
+    html = out.read_text(encoding="utf-8")
+    assert 'class="decision UNDECIDED"' in html and "<h3>Still open</h3>" in html
+    assert "about 140 more calls" in html and "~140 more calls" in html  # reason and check row
+    assert 'data-status="open"' in html
+    md = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "⏸️ **UNDECIDED**" in md and "### Still open" in md
+
+
 def test_report_without_gate(hand: Hand, tmp_path: Path) -> None:
     out = tmp_path / "r.html"
     result = _report(hand, out)

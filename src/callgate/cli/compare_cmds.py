@@ -17,7 +17,7 @@ import typer
 from callgate.errors import UsageError
 
 if TYPE_CHECKING:
-    from callgate.gate.calibrate import CalibrationSpec
+    from callgate.gate.calibration_data import CohortShape
     from callgate.gate.policy import Policy
 
 # Same option as the other commands (callgate.cli.main), declared here so that importing this
@@ -317,19 +317,25 @@ def calibrate(
             raise UsageError("give one share or LOW,HIGH, each in (0, 1)", field="--discordance")
         if cohorts < 1 or calls_per_scenario < 1:
             raise UsageError("cohorts and calls per scenario must be at least 1")
-        lo, hi = span[0], span[-1]
         shapes = [
             CohortShape(s.name, s.discordance, calls_per_scenario=calls_per_scenario)
-            for s in default_shapes(cohorts, (lo, hi))
+            for s in default_shapes(cohorts, (span[0], span[-1]))
         ]
-        spec = CalibrationSpec(
-            sizes, runs, shapes, drop, tag or "call_type", metric, seed, resamples
-        )
+        tag, source = tag or "call_type", "synthetic"
     else:
-        spec = _spec_from_run(pol, from_run, variants, metric, tag, store)
-        spec.calls, spec.runs, spec.drop, spec.seed, spec.resamples = (
-            sizes, runs, drop, seed, resamples
-        )  # fmt: skip
+        shapes, tag, source = _shapes_from_run(pol, from_run, variants, metric, tag, store)
+    spec = CalibrationSpec(
+        sizes,
+        runs,
+        shapes,
+        drop,
+        tag,
+        metric,
+        seed,
+        resamples,
+        per_cohort=from_run is not None,
+        source=source,
+    )
     check_spec(pol, spec)
     if save_example is not None:
         paths = view.save_example(pol, spec, max(sizes), save_example)
@@ -362,39 +368,33 @@ def _numbers(text: str, field: str, kind: type[int] | type[float]) -> list[Any]:
         raise UsageError(f"{text!r} is not a list of numbers", field=field) from None
 
 
-def _spec_from_run(
+def _shapes_from_run(
     pol: Policy, run: str, variants: str, metric: str, tag: str | None, store: Path
-) -> CalibrationSpec:
+) -> tuple[list[CohortShape], str, str]:
+    """Each cohort's shape as RUN shows it, the tag that tells the cohorts apart, and a name
+    for where the shapes came from."""
     from callgate.comparison.sides import load_side
-    from callgate.gate.calibrate import CalibrationSpec
     from callgate.gate.calibration_data import shapes_from_side
+    from callgate.results.table import TAG_PREFIX
 
     names = _split_list([variants])
     if len(names) != 2:
         raise UsageError("name the baseline and the candidate: A,B", field="--variants")
     base = load_side(f"{run}:{names[0]}", store)
     cand = load_side(f"{run}:{names[1]}", store)
-    if metric not in base.metrics:
+    if metric not in base.metrics or metric not in cand.metrics:
         raise UsageError(f"the run has no metric {metric!r}", field="--metric")
     if tag is None:
-        col = base.text
-        tag = next(
-            (t for t in pol.cohorts.by if len({v for v in col.get("tag_" + t, []) if v}) >= 2),
-            None,
-        )
+        values = {t: {v for v in base.text.get(TAG_PREFIX + t, []) if v} for t in pol.cohorts.by}
+        tag = next((t for t, found in values.items() if len(found) >= 2), None)
         if tag is None:
             raise UsageError("no tag of the policy has two values in the run", field="--tag")
     try:
         shapes = shapes_from_side(base, cand, metric, tag)
     except ValueError as exc:
         raise UsageError(str(exc), field="--from-run") from None
-    return CalibrationSpec(
-        shapes=shapes,
-        tag=tag,
-        metric=metric,
-        per_cohort=True,
-        source=f"run {base.run_ids[0] if base.run_ids else run}",
-    )
+    source = f"run {base.run_ids[0]}" if base.run_ids else str(run)
+    return shapes, tag, source
 
 
 def register(app: typer.Typer) -> None:

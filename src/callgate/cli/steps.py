@@ -197,7 +197,7 @@ def demo_decision(
     run_id: str | None = None,
     baseline: str = "baseline",
     candidate: str = "candidate",
-) -> str:
+) -> None:
     from rich.markup import escape
 
     from callgate.comparison.sides import load_side
@@ -228,7 +228,6 @@ def demo_decision(
     )
     html = write_report(st, run_id, folder / "report.html", load_gate(folder / "gate"))
     out.print(f"report: {html.html.resolve()} (gate files in {folder / 'gate'})", highlight=False)
-    return report.decision
 
 
 def latest_demo_run(st: Store) -> str:

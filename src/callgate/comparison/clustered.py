@@ -53,9 +53,10 @@ def _cluster_var(x: np.ndarray, g: np.ndarray) -> tuple[float, int]:
     return clusters / (clusters - 1) * float(sums @ sums) / (n * n), clusters
 
 
-def _floor(x: np.ndarray, binary: bool, diff: bool) -> float:
+def _floor(x: np.ndarray, iid: float, binary: bool, diff: bool) -> float:
+    """The least variance ``x``'s mean may claim: ``iid`` (independent calls), and for pass/fail
+    values that of one more disagreement (paired) or one more of each outcome (unpaired)."""
     n = x.size
-    iid = float(x.var(ddof=1)) / n if n > 1 else math.nan
     if not binary:
         return iid
     if diff:
@@ -76,7 +77,7 @@ def paired(base: np.ndarray, cand: np.ndarray, g: np.ndarray, binary: bool) -> E
     if n < 2 or clusters < 2:
         return Estimate(float(d.mean()), math.nan, math.nan, clusters)
     iid = float(d.var(ddof=1)) / n
-    var = max(var, _floor(d, binary, diff=True))
+    var = max(var, _floor(d, iid, binary, diff=True))
     deff = max(1.0, var / iid) if iid > 0 else 1.0
     return Estimate(float(d.mean()), math.sqrt(var), clusters - 1.0, clusters, deff)
 
@@ -92,8 +93,8 @@ def unpaired(
     vc, kc = _cluster_var(cand, gc)
     if min(base.size, cand.size) < 2 or min(kb, kc) < 2:
         return Estimate(delta, math.nan, math.nan, kb + kc)
-    vb = max(vb, _floor(base, binary, diff=False))
-    vc = max(vc, _floor(cand, binary, diff=False))
+    vb = max(vb, _floor(base, float(base.var(ddof=1)) / base.size, binary, diff=False))
+    vc = max(vc, _floor(cand, float(cand.var(ddof=1)) / cand.size, binary, diff=False))
     var = vb + vc
     denom = vb * vb / (kb - 1) + vc * vc / (kc - 1)
     df = var * var / denom if denom > 0 else float(kb + kc - 2)

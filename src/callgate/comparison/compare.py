@@ -108,15 +108,16 @@ class Comparison:
         """One-sided p-value for "the candidate is better by more than ``required``"."""
         return self._p(-self._z(-required))
 
-    def harm_bound(self, alpha: float) -> float:
-        """Upper one-sided (1 - alpha) confidence bound of the harm."""
-        if self.n < 2 or not math.isfinite(self.df):
-            return math.inf
-        t = stats.t_ppf(1 - alpha, self.df)
+    def harm_bound(self, alpha: float, upper: bool = True) -> float:
+        """One-sided (1 - alpha) confidence bound of the harm: upper, or lower. Infinite (in
+        its direction) when there is nothing to test."""
+        side = 1.0 if upper else -1.0
+        if self.n < 2 or not (math.isfinite(self.df) and math.isfinite(self.se)):
+            return side * math.inf
+        t = side * stats.t_ppf(1 - alpha, self.df)
         if self._score:
+            # The score statistic falls as the harm tested grows: the bound is where it is -t.
             return stats.score_bound(self.worse, self.better, self.n, self.deff, -t)
-        if not (math.isfinite(self.se) and math.isfinite(self.harm)):
-            return math.inf
         return self.harm + t * self.se
 
     def mde(self, alpha: float, margin: float = 0.0, power: float = POWER) -> float | None:
@@ -253,17 +254,9 @@ def _mean(
     if math.isfinite(est.se) and math.isfinite(est.df):
         # The interval inverts the tests: its ends are where the two-sided test would reject.
         tail = (1.0 - confidence) / 2.0
-        hi_h, lo_h = comp.harm_bound(tail), -_gain_bound(comp, tail)
+        lo_h, hi_h = comp.harm_bound(tail, upper=False), comp.harm_bound(tail)
         comp.ci_low, comp.ci_high = (-hi_h, -lo_h) if m.sign > 0 else (lo_h, hi_h)
     return comp
-
-
-def _gain_bound(c: Comparison, alpha: float) -> float:
-    """Upper one-sided (1 - alpha) bound of the gain (minus the lower bound of the harm)."""
-    t = stats.t_ppf(1 - alpha, c.df)
-    if c.method == "cluster-score-paired":
-        return -stats.score_bound(c.worse, c.better, c.n, c.deff, t)
-    return -c.harm + t * c.se
 
 
 def _percentiles(

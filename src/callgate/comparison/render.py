@@ -35,6 +35,7 @@ def comparison_row(c: Comparison, alpha: float, min_calls: int) -> list[str]:
     return [
         escape(c.slice),
         n,
+        str(c.scenarios),
         "yes" if c.paired else "no",
         fmt.value(m, c.baseline),
         fmt.value(m, c.candidate),
@@ -57,7 +58,8 @@ def print_comparisons(
             title_style="bold",
         )
         ci = f"{1 - alpha:.0%} CI"
-        for col in ("slice", "n", "paired", "baseline", "candidate", "delta", ci, "verdict"):
+        header = ("slice", "n", "scenarios", "paired", "baseline", "candidate", "delta", ci)
+        for col in (*header, "verdict"):
             table.add_column(col, overflow="fold")
         for c in rows:
             table.add_row(*comparison_row(c, alpha, min_calls))
@@ -77,6 +79,7 @@ def comparison_json(c: Comparison, alpha: float, min_calls: int) -> dict[str, An
         "n": c.n,
         "n_baseline": c.n_base,
         "n_candidate": c.n_cand,
+        "scenarios": c.scenarios,
         "baseline": f(c.baseline),
         "candidate": f(c.candidate),
         "delta": f(c.delta),

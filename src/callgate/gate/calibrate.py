@@ -169,11 +169,14 @@ def calibrate_size(
 ) -> SizeResult:
     check_spec(policy, spec)
     cohort = None if target is None else spec.shapes[target].name
-    margin = policy.margin(spec.metric, f"{spec.tag}={cohort}") if cohort else None
+    # A random cohort per run: the metric's own margin (a cohort override may differ per run).
+    if cohort is None:
+        margin = policy.metrics[spec.metric].non_inferiority_margin
+    else:
+        margin = policy.margin(spec.metric, f"{spec.tag}={cohort}")
     result = SizeResult(n, cohort, margin or 0.0, spec.runs)
     for i in range(spec.runs):
         run = SyntheticRun(policy, spec, n, i, target)
-        result.margin = run.margin if cohort else result.margin
         result.discordance.append(run.observed_discordance())
         aa = run.gate(0.0)
         result.aa_blocks += aa.label == "BLOCK"
@@ -188,8 +191,6 @@ def calibrate_size(
         result.drop_undecided += dropped.label == "UNDECIDED"
         if progress:
             progress()
-    if cohort is None:
-        result.margin = policy.metrics[spec.metric].non_inferiority_margin or 0.0
     return result
 
 

@@ -248,6 +248,7 @@ def _reason(
     message: str,
     c: Comparison | None = None,
     margin: float | None = None,
+    extra_calls: int | None = None,
 ) -> GateReason:
     return GateReason(
         kind=kind,
@@ -258,6 +259,7 @@ def _reason(
         ci_low=c.ci_low if c else None,
         ci_high=c.ci_high if c else None,
         margin=margin,
+        extra_calls=extra_calls,
     )
 
 
@@ -347,6 +349,4 @@ def _open_reason(ch: GateCheck, c: Comparison, name: str) -> GateReason:
     else:
         more = f"about {ch.extra_calls} more scored calls would settle it"
     msg = f"{fmt.statistic_name(m)} in {name} ({_size(c)}): {ch.note}; {more}"
-    r = _reason("undecided", c.slice, msg, c, ch.margin)
-    r.extra_calls = ch.extra_calls
-    return r
+    return _reason("undecided", c.slice, msg, c, ch.margin, ch.extra_calls)

@@ -181,18 +181,19 @@ def junit(report: GateReport) -> str:
             ET.SubElement(case, "skipped", message=f"not tested: {ch.note}")
         else:
             ET.SubElement(case, "system-out").text = text
-    for r in [*report.reasons, *report.undecided]:
-        if r.metric is None:  # a missing cohort has no check of its own
+    # A missing cohort has no check of its own: it gets a testcase.
+    for blocks, reasons in ((True, report.reasons), (False, report.undecided)):
+        for r in (r for r in reasons if r.metric is None):
             tests += 1
             case = ET.SubElement(
                 suite, "testcase", classname="callgate.gate.cohorts", name=f"required[{r.slice}]"
             )
-            if r.kind == "undecided" or r in report.undecided:
-                skipped += 1
-                ET.SubElement(case, "skipped", message=f"UNDECIDED: {r.message}")
-            else:
+            if blocks:
                 failures += 1
                 ET.SubElement(case, "failure", message=r.message, type=r.kind).text = r.message
+            else:
+                skipped += 1
+                ET.SubElement(case, "skipped", message=f"UNDECIDED: {r.message}")
     if report.warnings:
         ET.SubElement(suite, "system-err").text = "\n".join(report.warnings)
     suite.set("tests", str(tests))
