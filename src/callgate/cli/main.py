@@ -110,15 +110,74 @@ def run(
     evaluate: Annotated[
         bool, typer.Option("--evaluate/--no-evaluate", help="Score the calls when done.")
     ] = True,
+    until_decided: Annotated[
+        bool,
+        typer.Option(
+            "--until-decided",
+            help="Run baseline and candidate in batches of --repeats, gate after each batch and "
+            "spend new calls only on the cohorts still open; stop at a decision.",
+        ),
+    ] = False,
+    policy: Annotated[
+        str, typer.Option(help="With --until-decided: the gate policy (file or bundled name).")
+    ] = "default",
+    looks: Annotated[
+        int,
+        typer.Option(help="With --until-decided: most batches; every test runs at alpha/looks."),
+    ] = 4,
+    max_calls: Annotated[
+        int | None,
+        typer.Option(help="With --until-decided: stop before a batch would pass this many calls."),
+    ] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="With --until-decided: write gate.json, gate.md, junit.xml."),
+    ] = None,
     store: StoreOpt = DEFAULT_STORE,
 ) -> None:
     """Simulate every (scenario, cohort, variant, repeat) call of a suite and store the traces.
 
     The run id is derived from the inputs: running the same command again resumes the run and
-    stores each missing call exactly once.
+    stores each missing call exactly once. Exit 0, or 1 when calls failed.
+
+    With --until-decided the run is adaptive: batch after batch, each followed by the gate, new
+    calls only where a check is still open, until PROMOTE or BLOCK, --looks batches or
+    --max-calls. It exits like `callgate gate`: 0 PROMOTE, 1 BLOCK, 3 UNDECIDED (failed calls
+    are warned about and retried on the next run of the same command). See docs/gate.md.
 
     Example: callgate run -v baseline -v candidate --grid default -c channel=phone
+    Example: callgate run -v baseline -v candidate --until-decided --looks 4 --out gate-out
     """
+    if until_decided:
+        from callgate.cli.until_decided import run_until_decided
+
+        done = run_until_decided(
+            store,
+            default_suite(suite),
+            variant,
+            grid,
+            cohort,
+            scenario,
+            split,
+            repeats,
+            seed,
+            workers,
+            executor,
+            policy,
+            looks,
+            max_calls,
+            out_dir,
+        )
+        raise SystemExit(done.code)
+    adaptive_only = {
+        "--policy": policy != "default",
+        "--looks": looks != 4,
+        "--max-calls": max_calls is not None,
+        "--out": out_dir is not None,
+    }
+    for name, given in adaptive_only.items():
+        if given:
+            raise UsageError("only with --until-decided", field=name)
     raise typer.Exit(
         do_run(
             store,

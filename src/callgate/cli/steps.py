@@ -6,6 +6,7 @@ Kept apart from the command definitions so the CLI module only parses arguments.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,21 @@ def default_suite(suite: str | None) -> str:
     )
 
 
-def do_run(
+@dataclass(frozen=True)
+class Prepared:
+    """A planned run, checked before any call: bad input never creates a store or a run."""
+
+    suite: Any  # LoadedSuite
+    variants: list[Any]  # LoadedVariant
+    plan: Any  # RunPlan
+    store: Store
+
+    @property
+    def names(self) -> list[str]:
+        return [lv.variant.name for lv in self.variants]
+
+
+def prepare_run(
     store_dir: Path,
     suite: str,
     variants: list[str],
@@ -52,11 +67,12 @@ def do_run(
     repeats: int,
     seed: int,
     workers: int | None,
-    executor: str,
-    evaluate: bool = True,
-) -> RunDone:
+    check: Callable[[Any], None] | None = None,
+) -> Prepared:
+    """Load and plan a run; ``check`` sees the plan before the store is opened (its errors leave
+    nothing behind)."""
     from callgate.execution import preflight
-    from callgate.execution.runner import RunRequest, execute, plan, with_parts
+    from callgate.execution.runner import RunRequest, plan, with_parts
     from callgate.scenarios.load import load_suite
     from callgate.store.db import Store
     from callgate.variants.load import load_variants
@@ -72,20 +88,18 @@ def do_run(
     )
     preflight.check(loaded_suite, loaded_variants, run_plan)
     run_plan = with_parts(run_plan)  # what the preflight resolved, and where it came from
+    if check is not None:
+        check(run_plan)
     store = Store.open(store_dir)  # only now: bad input never creates a store or a run
-    n_variants = len(loaded_variants)
-    names = [lv.variant.name for lv in loaded_variants]
+    return Prepared(loaded_suite, loaded_variants, run_plan, store)
 
-    def done(code: int) -> RunDone:
-        return RunDone(code, run_plan.run_id, names)
 
-    err.print(
-        f"run [bold]{run_plan.run_id}[/]: {len(run_plan.jobs)} calls "
-        f"({len(run_plan.jobs) // n_variants} per variant x {n_variants} variants), "
-        f"suite {loaded_suite.suite.name}, grid {grid}, seed {seed}",
-        highlight=False,
-    )
-    t0 = time.perf_counter()
+def execute_with_progress(
+    p: Prepared, workers: int | None, executor: str, only: set[str] | None = None
+) -> Any:
+    """Run the plan's missing calls (``only``: just these) with a progress bar; the outcome."""
+    from callgate.execution.runner import execute
+
     with Bar(err, "calls") as progress:
 
         def on_start(total: int, already: int) -> None:
@@ -98,9 +112,47 @@ def do_run(
             if failure:
                 err.print(f"[red]call failed:[/] {failure.splitlines()[0]}", highlight=False)
 
-        outcome = execute(
-            store, run_plan, executor=executor, workers=workers, on_start=on_start, on_call=on_call
+        return execute(
+            p.store,
+            p.plan,
+            executor=executor,
+            workers=workers,
+            on_start=on_start,
+            on_call=on_call,
+            only=only,
         )
+
+
+def do_run(
+    store_dir: Path,
+    suite: str,
+    variants: list[str],
+    grid: str,
+    cohort: list[str],
+    scenario: list[str],
+    split: str,
+    repeats: int,
+    seed: int,
+    workers: int | None,
+    executor: str,
+    evaluate: bool = True,
+) -> RunDone:
+    p = prepare_run(
+        store_dir, suite, variants, grid, cohort, scenario, split, repeats, seed, workers
+    )
+    run_plan, store, n_variants = p.plan, p.store, len(p.variants)
+
+    def done(code: int) -> RunDone:
+        return RunDone(code, run_plan.run_id, p.names)
+
+    err.print(
+        f"run [bold]{run_plan.run_id}[/]: {len(run_plan.jobs)} calls "
+        f"({len(run_plan.jobs) // n_variants} per variant x {n_variants} variants), "
+        f"suite {p.suite.suite.name}, grid {grid}, seed {seed}",
+        highlight=False,
+    )
+    t0 = time.perf_counter()
+    outcome = execute_with_progress(p, workers, executor)
     wall = time.perf_counter() - t0
     stored = len(store.stored_call_ids(run_plan.run_id))
     audio_s = sum(t.duration_s for t in store.calls(run_plan.run_id)) if outcome.done else 0.0
@@ -115,7 +167,7 @@ def do_run(
         return done(130)
     if evaluate and not outcome.failed:
         # Rules as the suite file has them now: a rule edited since the calls ran re-scores them.
-        rules = loaded_suite.suite.evaluation
+        rules = p.suite.suite.evaluation
         code = do_evaluate(store, run_plan.run_id, workers, executor, rules)
         if code:
             return done(code)
@@ -136,9 +188,11 @@ def do_evaluate(
     workers: int | None,
     executor: str,
     rules: EvaluationRules | None = None,
+    summary: bool = True,
 ) -> int:
-    """Score a run with ``rules`` (the suite's evaluation block as the caller has it now), or
-    else with the rules of the suite the run stored."""
+    """Score a run's unscored calls with ``rules`` (the suite's evaluation block as the caller
+    has it now), or else with the rules of the suite the run stored; ``summary``: print the
+    per-cohort summary after."""
     from callgate.evaluators.suite import evaluation_spec
     from callgate.execution.scoring import score_run
     from callgate.plugins import load_plugin_modules
@@ -171,7 +225,8 @@ def do_evaluate(
             markup=False,
         )
         return 1
-    print_summary(out, store, run_id)
+    if summary:
+        print_summary(out, store, run_id)
     return 0
 
 

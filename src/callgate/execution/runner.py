@@ -167,17 +167,19 @@ def execute(
     workers: int | None = None,
     on_start: Callable[[int, int], None] | None = None,
     on_call: Callable[[str, str | None], None] | None = None,
+    only: set[str] | None = None,
 ) -> RunOutcome:
+    """Store every planned call not stored yet; ``only``: just these call ids (an adaptive run's
+    batch). The run is marked finished once every planned call is stored."""
     from callgate.traces.model import CallTrace
 
     store.ensure_run(run_plan.run_id, run_plan.spec, len(run_plan.jobs))
     have = store.stored_call_ids(run_plan.run_id)
-    todo = [j for j in run_plan.jobs if j.call_id not in have]
+    wanted = [j for j in run_plan.jobs if only is None or j.call_id in only]
+    todo = [j for j in wanted if j.call_id not in have]
     if on_start:
-        on_start(len(run_plan.jobs), len(run_plan.jobs) - len(todo))
-    outcome = RunOutcome(
-        run_plan.run_id, len(run_plan.jobs), len(run_plan.jobs) - len(todo), 0, {}, 0.0
-    )
+        on_start(len(wanted), len(wanted) - len(todo))
+    outcome = RunOutcome(run_plan.run_id, len(wanted), len(wanted) - len(todo), 0, {}, 0.0)
     t0 = time.perf_counter()
     ex = EXECUTORS.create(executor, workers=workers)
     try:
@@ -196,6 +198,8 @@ def execute(
     finally:
         outcome.wall_s = time.perf_counter() - t0
         store.add_wall(run_plan.run_id, outcome.wall_s)
-    if not outcome.interrupted and len(store.stored_call_ids(run_plan.run_id)) == outcome.planned:
+    if not outcome.interrupted and len(store.stored_call_ids(run_plan.run_id)) == len(
+        run_plan.jobs
+    ):
         store.mark_finished(run_plan.run_id)
     return outcome

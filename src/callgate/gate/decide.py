@@ -109,9 +109,15 @@ class _Row:
 
 
 def decide(
-    policy: Policy, slices: list[Slice], comps: list[Comparison], warnings: list[str] | None = None
+    policy: Policy,
+    slices: list[Slice],
+    comps: list[Comparison],
+    warnings: list[str] | None = None,
+    alpha: float | None = None,
 ) -> Decision:
-    alpha = policy.alpha
+    """``alpha``: the level of every test, the policy's unless a sequential design spends it
+    over several looks (:mod:`callgate.gate.sequential`)."""
+    alpha = policy.alpha if alpha is None else alpha
     by_label = {s.label: s for s in slices}
     reasons: list[GateReason] = []
     undecided: list[GateReason] = []
@@ -166,11 +172,11 @@ def decide(
         if row.harm_at is not None and adjusted[row.harm_at] <= alpha:
             ch.status = "block"
             ch.note = _harm_note(ch, policy)
-            reasons.append(_harm_reason(ch, c, policy, display(by_label, c.slice)))
+            reasons.append(_harm_reason(ch, c, policy, alpha, display(by_label, c.slice)))
         elif row.futile_at is not None and adjusted[row.futile_at] <= alpha:
             ch.status = "block"
             ch.note = "required improvement ruled out"
-            reasons.append(_improvement_reason(ch, c, policy, display(by_label, c.slice)))
+            reasons.append(_improvement_reason(ch, c, policy, alpha, display(by_label, c.slice)))
         else:
             within = ch.p_within is None or ch.p_within <= alpha
             improved = not row.improving or (ch.p_better is not None and ch.p_better <= alpha)
@@ -225,18 +231,19 @@ def extra_calls(c: Comparison, ch: GateCheck, alpha: float, family: int) -> int 
     if not (c.n >= 2 and c.se > 0 and math.isfinite(c.harm)):
         return None
     z_power = stats.z_of(POWER)
+    # Student's t at the scenarios there are now: few scenarios need many more calls (repeats of
+    # the same scenarios add less than new ones, which this estimate does not model).
+    within = stats.t_ppf(1 - alpha, c.df) + z_power
     needs: list[float] = []
     if ch.margin is not None and c.harm < ch.margin:
-        z = stats.z_of(1 - alpha) + z_power
-        needs.append(c.n * (z * c.se / (ch.margin - c.harm)) ** 2)
+        needs.append(c.n * (within * c.se / (ch.margin - c.harm)) ** 2)
     if ch.block_above is not None and c.harm > ch.block_above:
-        z = stats.z_of(1 - alpha / max(family, 1)) + z_power
+        z = stats.t_ppf(1 - alpha / max(family, 1), c.df) + z_power
         needs.append(c.n * (z * c.se / (c.harm - ch.block_above)) ** 2)
     if ch.required_improvement is not None and ch.p_better is not None:
         gain = -c.harm
         if gain > ch.required_improvement:
-            z = stats.z_of(1 - alpha) + z_power
-            needs.append(c.n * (z * c.se / (gain - ch.required_improvement)) ** 2)
+            needs.append(c.n * (within * c.se / (gain - ch.required_improvement)) ** 2)
     if not needs or min(needs) > MOST_EXTRA * c.n:
         return None
     return max(1, math.ceil(min(needs) - c.n))
@@ -285,7 +292,9 @@ def _harm_note(ch: GateCheck, policy: Policy) -> str:
     return f"worse ({method}; block_when: worse)"
 
 
-def _harm_reason(ch: GateCheck, c: Comparison, policy: Policy, name: str) -> GateReason:
+def _harm_reason(
+    ch: GateCheck, c: Comparison, policy: Policy, alpha: float, name: str
+) -> GateReason:
     m = c.metric
     method = METHOD_NAMES[policy.multiplicity]
     rule = (
@@ -298,18 +307,20 @@ def _harm_reason(ch: GateCheck, c: Comparison, policy: Policy, name: str) -> Gat
         f"vs baseline {fmt.value(m, c.baseline)}, delta {fmt.delta(m, c.delta)} "
         f"({c.confidence:.0%} CI {fmt.interval(m, c.ci_low, c.ci_high)}); {rule} "
         f"(p={fmt.pvalue(ch.p_worse)}, {method}-adjusted {fmt.pvalue(ch.p_adjusted)} <= alpha "
-        f"{policy.alpha:g})"
+        f"{alpha:g})"
     )
     return _reason("harm", c.slice, msg, c, ch.margin)
 
 
-def _improvement_reason(ch: GateCheck, c: Comparison, policy: Policy, name: str) -> GateReason:
+def _improvement_reason(
+    ch: GateCheck, c: Comparison, policy: Policy, alpha: float, name: str
+) -> GateReason:
     m = c.metric
     msg = (
         f"{fmt.statistic_name(m)} in {name} ({_size(c)}): delta {fmt.delta(m, c.delta)} "
         f"({c.confidence:.0%} CI {fmt.interval(m, c.ci_low, c.ci_high)}) rules out the required "
         f"improvement of {fmt.amount(m, ch.required_improvement)} "
-        f"({METHOD_NAMES[policy.multiplicity]}-adjusted p <= alpha {policy.alpha:g})"
+        f"({METHOD_NAMES[policy.multiplicity]}-adjusted p <= alpha {alpha:g})"
     )
     return _reason("improvement", c.slice, msg, c, ch.required_improvement)
 

@@ -171,6 +171,20 @@ class GateReport(_Model):
         return list(dict.fromkeys([*self.baseline.run_ids, *self.candidate.run_ids]))
 
 
+class GateLook(_Model):
+    """An adaptive run's gate after one batch of calls (``callgate run --until-decided``)."""
+
+    schema_version: Literal[1] = 1
+    look: int
+    looks: int  # the design's most looks; every test ran at alpha / looks
+    level: float  # that alpha / looks
+    pairs: int  # scored pairs the gate saw at this look
+    calls: int  # calls of the run stored by then (both variants)
+    open_slices: list[str]  # where the next batch goes (empty once decided)
+    stopped: str  # "" (another look follows), "decided", "budget" or "looks"
+    report: GateReport
+
+
 EXIT_CODES: dict[str, int] = {"PROMOTE": 0, "BLOCK": 1, "UNDECIDED": 3}
 
 

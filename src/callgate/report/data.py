@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from callgate.gate.model import GateLook
 from callgate.store.reader import RunRow, StoreReader
 from callgate.store.records import CallRow, CallScores
 from callgate.traces.model import CallTrace
@@ -28,6 +29,7 @@ class RunView:
     candidate: str | None
     traces: dict[str, CallTrace] = field(default_factory=dict)  # kept for failed calls only
     scores: dict[str, CallScores] = field(default_factory=dict)  # of those same calls, if scored
+    looks: list[GateLook] = field(default_factory=list)  # an adaptive run's gate, look by look
 
     @property
     def by_id(self) -> dict[str, CallRow]:
@@ -94,7 +96,8 @@ def load_run(
     variants = [v for v in declared if v in seen] + [v for v in seen if v not in declared]
     base, cand = pick_variants(variants, baseline, candidate)
     pair(rows, base, cand)
-    return RunView(run, rows, variants, base, cand, traces, kept_scores)
+    looks = [GateLook.model_validate_json(x) for x in store.looks(run.run_id)]
+    return RunView(run, rows, variants, base, cand, traces, kept_scores, looks)
 
 
 # -- aggregates -----------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from callgate.report.sections import (
     attribution_section,
     decision_section,
     forest_section,
+    looks_section,
     summary_table,
     timing_section,
 )
@@ -132,7 +133,8 @@ def render(
         f"{esc(spec.grid or '?')} &middot; seed {esc(str(spec.seed))} &middot; "
         f"{len(view.rows)} calls stored of {run.planned} planned &middot; created {created}</p>"
         f'<section class="card" id="decision-card"><h2>Decision</h2>'
-        f"{decision_section(gate, run.run_id)}{summary_table(view)}</section>"
+        f"{decision_section(gate, run.run_id)}{looks_section(view.looks)}{summary_table(view)}"
+        "</section>"
         f'<section class="card" id="cohorts"><h2>Per-cohort deltas</h2>{forest_section(gate)}'
         "</section>"
         f'<section class="card" id="timing"><h2>Timing</h2>{timing_section(view)}</section>'
@@ -183,6 +185,9 @@ def write_report(
         baseline=gate.baseline.variant if gate else None,
         candidate=gate.candidate.variant if gate else None,
     )
+    if gate is None and view.looks:
+        # An adaptive run carries its own gate: the last look's.
+        gate = view.looks[-1].report
     failures = ordered_failures(view)
     detailed = [r for r in failures if r.call_id in view.traces][:max_details]
     blobs = BlobStore(store.root / "blobs")

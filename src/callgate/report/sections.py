@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from callgate.comparison import format as fmt
-from callgate.gate.model import GateReport
+from callgate.gate.model import GateLook, GateReport
 from callgate.report.data import (
     RunView,
     attribution_counts,
@@ -58,6 +58,29 @@ def decision_section(gate: GateReport | None, run_id: str | None) -> str:
         out += [f"<li>{esc(w)}</li>" for w in gate.warnings]
         out.append("</ul>")
     return "".join(out)
+
+
+def looks_section(looks: list[GateLook]) -> str:
+    """An adaptive run's looks: what the gate said after each batch, and where calls went."""
+    if not looks:
+        return ""
+    rows = []
+    for lk in looks:
+        where = ", ".join(lk.open_slices) if lk.open_slices and not lk.stopped else ""
+        stopped = {"decided": "decided", "budget": "budget reached", "looks": "last look"}
+        rows.append(
+            f"<tr><td>{lk.look}/{lk.looks}</td><td>{num(lk.pairs)}</td><td>{num(lk.calls)}</td>"
+            f'<td><span class="decision small {esc(lk.report.decision)}">'
+            f"{esc(lk.report.decision)}</span></td><td>{esc(where)}</td>"
+            f"<td>{esc(stopped.get(lk.stopped, ''))}</td></tr>"
+        )
+    return (
+        f'<h3>Looks</h3><p class="muted">An adaptive run: gated after every batch, each test at '
+        f"alpha / {looks[0].looks} = {looks[0].level:g}; new calls only for the open slices.</p>"
+        '<table id="looks"><thead><tr><th>look</th><th>pairs</th><th>calls</th><th>decision</th>'
+        "<th>next batch for</th><th>stopped</th></tr></thead><tbody>"
+        f"{''.join(rows)}</tbody></table>"
+    )
 
 
 def forest_section(gate: GateReport | None) -> str:

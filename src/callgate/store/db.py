@@ -63,6 +63,11 @@ CREATE TABLE IF NOT EXISTS scores (
     attribution TEXT,            -- JSON of the Attribution record, NULL when not attributed
     PRIMARY KEY (run_id, call_id)
 );
+CREATE TABLE IF NOT EXISTS gate_looks (   -- an adaptive run's gate after each batch of calls
+    run_id TEXT NOT NULL, look INTEGER NOT NULL, created REAL NOT NULL,
+    record TEXT NOT NULL,        -- JSON of callgate.gate.model.GateLook
+    PRIMARY KEY (run_id, look)
+);
 CREATE TABLE IF NOT EXISTS tuning_reads (   -- which calls a tuning job read (holdout guard rail)
     run_id TEXT NOT NULL, call_id TEXT NOT NULL, job TEXT NOT NULL, read REAL NOT NULL,
     PRIMARY KEY (run_id, call_id, job)
@@ -194,6 +199,13 @@ class Store(StoreReader):
         )
 
     # -- tuning reads (the holdout guard rail) ---------------------------------------------------
+
+    def put_look(self, run_id: str, look: int, record_json: str) -> None:
+        """Store an adaptive run's gate at one look (replaced when the look is taken again)."""
+        self.conn.execute(
+            "INSERT OR REPLACE INTO gate_looks VALUES (?, ?, ?, ?)",
+            (run_id, look, time.time(), record_json),
+        )
 
     def record_tuning_read(self, run_id: str, call_id: str, job: str) -> None:
         """Note that tuning job ``job`` read this call (a tuning loop calls this for every call it

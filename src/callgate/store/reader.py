@@ -140,6 +140,16 @@ class StoreReader:
             raise UsageError("the store has no runs yet", source=self.root)
         return runs[-1]
 
+    def looks(self, run_id: str) -> list[str]:
+        """An adaptive run's gate records (JSON), look by look; none for a fixed run."""
+        try:
+            rows = self.conn.execute(
+                "SELECT record FROM gate_looks WHERE run_id=? ORDER BY look", (run_id,)
+            ).fetchall()
+        except sqlite3.OperationalError:
+            return []  # a read-only store written before adaptive runs existed
+        return [r[0] for r in rows]
+
     def run_version(self, run_id: str) -> tuple[int, int]:
         """(calls stored, calls scored): changes while a run grows or is re-scored (a cache key)."""
         calls = self.conn.execute("SELECT COUNT(*) FROM calls WHERE run_id=?", (run_id,))
