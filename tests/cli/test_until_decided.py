@@ -32,7 +32,19 @@ HARD = EASY.replace("non_inferiority_margin: 0.8", "non_inferiority_margin: 0.05
 def args(store: Path, policy: Path, *more: str) -> list[str]:
     picked = [a for s in SCENARIOS for a in ("-s", s)]
     return [
-        *("run", "-v", "baseline", "-v", "candidate", "-c", "voice=us-joe", "-c", "noise=clean"),
+        *(
+            "run",
+            "--suite",
+            "banking",
+            "-v",
+            "baseline",
+            "-v",
+            "candidate",
+            "-c",
+            "voice=us-joe",
+            "-c",
+            "noise=clean",
+        ),
         *picked,
         *("--until-decided", "--policy", str(policy), "--store", str(store), *more),
     ]
@@ -61,6 +73,8 @@ def test_decides_at_the_first_look_and_resumes_without_new_calls(tmp_path: Path,
     code, out, err = cli(*args(store, policy))
     assert code == 0 and "resuming" not in err and "look 1/4" in out  # replayed, not re-run
     assert len(looks(store)) == 1
+    code, out, _err = cli("runs", "--store", str(store))
+    assert code == 0 and "adaptive: PROMOTE at look 1" in out
 
 
 @pytest.mark.slow
@@ -94,12 +108,16 @@ def test_an_open_run_takes_its_looks_and_stops_at_the_budget(tmp_path: Path, cli
     ],
 )
 def test_adaptive_options_need_until_decided(tmp_path: Path, cli, extra, needle: str) -> None:  # type: ignore[no-untyped-def]
-    code, _out, err = cli("run", "-v", "baseline", "--store", str(tmp_path / "s"), *extra)
+    code, _out, err = cli(
+        "run", "-v", "baseline", "--suite", "banking", "--store", str(tmp_path / "s"), *extra
+    )
     assert code == 2 and needle in err and not (tmp_path / "s").exists()
 
 
 def test_until_decided_needs_two_variants_and_a_budget_above_one_batch(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
-    code, _out, err = cli("run", "-v", "baseline", "--until-decided", "--store", str(tmp_path))
+    code, _out, err = cli(
+        "run", "-v", "baseline", "--suite", "banking", "--until-decided", "--store", str(tmp_path)
+    )
     assert code == 2 and "--variant: give the baseline and the candidate" in err
     policy = tmp_path / "easy.yaml"
     policy.write_text(EASY)

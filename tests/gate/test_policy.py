@@ -26,6 +26,8 @@ def test_default_policy_loads() -> None:
     assert policy.margin("task_completion", "all") == 0.05
     assert policy.margin("task_completion", "accent=scottish") == 0.10
     assert policy.metrics["safety_violations"].block_when == "worse"
+    assert policy.metrics["task_completion"].block_when == "worse"  # any shown loss blocks
+    assert policy.metrics["ttfa_p50_s"].block_when == "worse_than_margin"
     assert policy.cohorts.below_min_calls == "undecided"
     assert policy.multiplicity == "holm" and policy.alpha == 0.05
     assert policy.specs["task_completion"].kind == "binary"

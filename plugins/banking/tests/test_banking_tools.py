@@ -8,6 +8,7 @@ import pytest
 from callgate_banking.tools import BankingTools, default_state
 
 from callgate.agents.policy import TOOLSETS, ToolBackend
+from callgate.errors import UsageError
 
 
 def test_registered_and_protocol() -> None:
@@ -141,3 +142,23 @@ def test_missing_account_or_card_in_state() -> None:
     tools = BankingTools({"accounts": {"checking": {"balance": 10.0}}})
     assert tools.call("get_balance", {"account": "savings"}).error == "there is no savings account"
     assert tools.call("freeze_card", {"card": "debit"}).error == "there is no debit card"
+
+
+def test_api_v2_disputes_a_transaction_found_first() -> None:
+    v2 = TOOLSETS.create("banking", initial_state=default_state(), api="v2")
+    refused = v2.call("dispute_charge", {"merchant": "Uber"})
+    assert not refused.ok
+    assert refused.error == "missing argument 'transaction_id'; unexpected argument 'merchant'"
+    assert v2.state()["disputes"] == []
+    found = v2.call("find_transactions", {"merchant": "uber"})
+    assert found.ok and [t["id"] for t in found.result["transactions"]] == ["t2"]
+    done = v2.call("dispute_charge", {"transaction_id": "t2"})
+    assert done.ok and done.result["merchant"] == "Uber"
+    again = v2.call("dispute_charge", {"transaction_id": "t2"})
+    assert not again.ok and "already disputed" in (again.error or "")
+    # v1 still finds the latest charge by merchant alone, and has no lookup tool.
+    v1 = BankingTools(default_state())
+    assert v1.call("dispute_charge", {"merchant": "Uber"}).ok
+    assert "find_transactions" not in [t.name for t in v1.schemas()]
+    with pytest.raises(UsageError, match="unknown API 'v3'"):
+        BankingTools(api="v3")

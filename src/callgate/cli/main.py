@@ -256,8 +256,15 @@ def runs(store: StoreOpt = DEFAULT_STORE) -> None:
     table = Table()
     for col in ("run", "suite", "variants", "grid", "seed", "stored", "state", "wall s"):
         table.add_column(col)
+    from callgate.gate.model import GateLook
+
     for r in st.runs():
         state = "complete" if r.finished else "partial"
+        looks = st.looks(r.run_id)
+        if looks and not r.finished:
+            # An adaptive run stops short of its plan on purpose: say how it ended.
+            last = GateLook.model_validate_json(looks[-1])
+            state = f"adaptive: {last.report.decision} at look {last.look}"
         table.add_row(
             r.run_id,
             r.spec.suite,

@@ -14,6 +14,7 @@ from typing import Any
 
 from callgate.agents.policy import JSON, ToolResult, ToolSchema
 from callgate.agents.tooling import ToolRefused, dispatch
+from callgate.errors import UsageError
 from callgate_banking.slots import ACCOUNTS, CARDS, best_merchant
 
 
@@ -79,6 +80,28 @@ SCHEMAS = [
     ),
 ]
 
+# API v2 of the bank's back end: a dispute is opened on a transaction id, which a new tool finds
+# by merchant (and amount); the back end no longer guesses the charge. An agent moved to v2 must
+# look the charge up first.
+_FIND = _schema(
+    "find_transactions",
+    "List the charges from a merchant (and of an amount, when given), newest first.",
+    {"merchant": {"type": "string", "minLength": 1}, "amount": _AMOUNT},
+    ["merchant"],
+)
+SCHEMAS_V2 = [
+    _schema(
+        "dispute_charge",
+        "Open a dispute on one transaction, by its id (see find_transactions).",
+        {"transaction_id": {"type": "string", "minLength": 1}},
+        ["transaction_id"],
+    )
+    if s.name == "dispute_charge"
+    else s
+    for s in SCHEMAS
+] + [_FIND]
+APIS = {"v1": SCHEMAS, "v2": SCHEMAS_V2}
+
 
 class _BadArgs(ToolRefused):
     """Raised inside a tool and turned into ``ToolResult(ok=False)`` by :meth:`call`."""
@@ -108,9 +131,15 @@ class BankingTools:
     """A :class:`~callgate.agents.policy.ToolBackend` over a deep copy of ``initial_state``.
 
     ``None`` or ``{}`` means :func:`default_state`, so a suite without fixtures still has a bank.
+    ``api`` picks the back end's tool schemas (``v1``, or ``v2``: disputes by transaction id,
+    found with ``find_transactions``); a variant sets it with ``tools: {toolset: banking,
+    params: {api: v2}}``.
     """
 
-    def __init__(self, initial_state: JSON | None = None) -> None:
+    def __init__(self, initial_state: JSON | None = None, api: str = "v1") -> None:
+        if api not in APIS:
+            raise UsageError(f"unknown API {api!r} (one of {', '.join(APIS)})", field="api")
+        self._schemas = APIS[api]
         state = copy.deepcopy(initial_state) if initial_state else default_state()
         for key in ("transactions", "disputes", "transfers"):
             state.setdefault(key, [])
@@ -120,19 +149,20 @@ class BankingTools:
             "get_balance": self._get_balance,
             "freeze_card": self._freeze_card,
             "transfer_funds": self._transfer_funds,
-            "dispute_charge": self._dispute_charge,
+            "dispute_charge": self._dispute_charge if api == "v1" else self._dispute_by_id,
             "reset_pin": self._reset_pin,
             "transfer_to_human": self._transfer_to_human,
+            "find_transactions": self._find_transactions,
         }
 
     def schemas(self) -> list[ToolSchema]:
-        return list(SCHEMAS)
+        return list(self._schemas)
 
     def state(self) -> JSON:
         return copy.deepcopy(self._state)
 
     def call(self, name: str, args: JSON) -> ToolResult:
-        return dispatch(SCHEMAS, self._tools, name, args)
+        return dispatch(self._schemas, self._tools, name, args)
 
     # ----------------------------------------------------------------------- the tools
 
@@ -174,7 +204,8 @@ class BankingTools:
         self._state["transfers"].append(record)
         return {**record, "from_balance": source["balance"], "to_balance": target["balance"]}
 
-    def _dispute_charge(self, merchant: Any, amount: Any = None) -> JSON:
+    def _charges(self, merchant: Any, amount: Any = None) -> tuple[str, list[JSON]]:
+        """The merchant's name as the bank knows it, and its charges (of ``amount`` if given)."""
         heard = _text(merchant, "the merchant")
         value = _amount(amount) if amount is not None else None
         transactions = [t for t in self._state["transactions"] if isinstance(t, dict)]
@@ -188,16 +219,43 @@ class BankingTools:
             matches = [t for t in matches if abs(float(t.get("amount", 0.0)) - value) < 0.005]
             if not matches:
                 raise _BadArgs(f"there is no {value:,.2f} dollar charge from {name}")
-        disputed = {d.get("transaction_id") for d in self._state["disputes"]}
-        open_matches = [t for t in matches if t.get("id") not in disputed]
+        return name, matches
+
+    def _open_dispute(self, txn: JSON) -> JSON:
+        record = {
+            "transaction_id": txn.get("id"),
+            "merchant": txn.get("merchant"),
+            "amount": txn.get("amount"),
+        }
+        self._state["disputes"].append(record)
+        return {**record, "date": txn.get("date")}
+
+    def _disputed(self) -> set[Any]:
+        return {d.get("transaction_id") for d in self._state["disputes"]}
+
+    def _dispute_charge(self, merchant: Any, amount: Any = None) -> JSON:
+        name, matches = self._charges(merchant, amount)
+        open_matches = [t for t in matches if t.get("id") not in self._disputed()]
         if not open_matches:
             raise _BadArgs(f"the charge from {name} is already disputed")
         # Several charges from one merchant and no amount: the caller almost always means the
         # latest one, and the reply names its amount so they can object.
-        txn = max(open_matches, key=lambda t: str(t.get("date", "")))
-        record = {"transaction_id": txn.get("id"), "merchant": name, "amount": txn.get("amount")}
-        self._state["disputes"].append(record)
-        return {**record, "date": txn.get("date")}
+        return self._open_dispute(max(open_matches, key=lambda t: str(t.get("date", ""))))
+
+    def _find_transactions(self, merchant: Any, amount: Any = None) -> JSON:
+        _name, matches = self._charges(merchant, amount)
+        newest = sorted(matches, key=lambda t: str(t.get("date", "")), reverse=True)
+        keys = ("id", "merchant", "amount", "date")
+        return {"transactions": [{k: t.get(k) for k in keys} for t in newest]}
+
+    def _dispute_by_id(self, transaction_id: Any) -> JSON:
+        wanted = _text(transaction_id, "the transaction id")
+        txn = next((t for t in self._state["transactions"] if t.get("id") == wanted), None)
+        if txn is None:
+            raise _BadArgs(f"there is no transaction {wanted}")
+        if wanted in self._disputed():
+            raise _BadArgs(f"transaction {wanted} is already disputed")
+        return self._open_dispute(txn)
 
     def _reset_pin(self, card: Any) -> JSON:
         name, state = self._card(card)
