@@ -21,7 +21,13 @@ import time
 from callgate.gate.calibration_data import default_shapes
 from callgate.gate.policy import load_policy
 from callgate.gate.sequential import Design
-from callgate.gate.sequential_sim import equal_power_n, run_adaptive, run_fixed, standard_cases
+from callgate.gate.sequential_sim import (
+    Outcomes,
+    equal_power_n,
+    run_adaptive,
+    run_fixed,
+    standard_cases,
+)
 
 
 def main() -> None:
@@ -60,7 +66,9 @@ def main() -> None:
     total_a = total_f = 0.0
     for c in cases:
         a = adaptive[c.name]
-        f = fixed.get(c.name) or (run_fixed(policy, shapes, c, n, args.runs) if n else None)
+        f = fixed.get(c.name) or (
+            run_fixed(policy, shapes, c, n, args.runs, args.seed) if n else None
+        )
         fd = "" if f is None else _share(f)
         fp = 0.0 if f is None else f.mean_pairs
         print(f"{c.name:40} {_share(a):38} {a.mean_pairs:7.0f} | {fd:36} {fp:5.0f}")
@@ -85,7 +93,7 @@ def main() -> None:
     print(f"took {t_adaptive:.0f} s (adaptive) + {t_fixed:.0f} s (finding the fixed design)")
 
 
-def _share(o) -> str:  # type: ignore[no-untyped-def]
+def _share(o: Outcomes) -> str:
     return ", ".join(f"{k} {v / o.runs:.0%}" for k, v in sorted(o.decisions.items()))
 
 

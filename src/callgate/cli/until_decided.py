@@ -83,8 +83,9 @@ def run_until_decided(
     settled: dict[tuple[str | None, str], GateCheck] = {}
     wanted: list[str] | None = None  # None: every cell
     last: GateLook | None = None
+    records = [GateLook.model_validate_json(x) for x in p.store.looks(p.plan.run_id)]
     for look in range(1, looks + 1):
-        recorded = _recorded(p, look)
+        recorded = records[look - 1] if look <= len(records) else None
         if recorded is not None and recorded.looks != looks:
             raise UsageError(
                 f"run {p.plan.run_id} was started with --looks {recorded.looks}: give the same "
@@ -104,15 +105,14 @@ def run_until_decided(
             last, wanted = recorded, recorded.open_slices
             settled.update(_settled_in(recorded.report))
             continue
-        block = [r for r in range((look - 1) * repeats, look * repeats)]
+        block = range((look - 1) * repeats, look * repeats)
         only = {
             j.call_id
             for j in p.plan.jobs
             if j.repeat in block and (wanted is None or wants_calls(j.cell.tags, wanted))
         }
-        stored = len(p.store.stored_call_ids(p.plan.run_id))
-        new = len(only - p.store.stored_call_ids(p.plan.run_id))
-        if max_calls is not None and stored + new > max_calls and last is not None:
+        have = p.store.stored_call_ids(p.plan.run_id)
+        if max_calls is not None and len(have | only) > max_calls and last is not None:
             last = _stop(p, last, "budget")
             break
         outcome = execute_with_progress(p, workers, executor, only)
@@ -125,11 +125,11 @@ def run_until_decided(
                 "command runs again); the gate uses the calls that were stored",
                 highlight=False,
             )
-        code = do_evaluate(
+        # Calls that could not be scored are reported by do_evaluate and drop out of the gate;
+        # its exit code is not the run's (1 means BLOCK here).
+        do_evaluate(
             p.store, p.plan.run_id, workers, executor, p.suite.suite.evaluation, summary=False
         )
-        if code:
-            return RunDone(code, p.plan.run_id, p.names)
         decision, report = _gate(p, policy, base_name, cand_name, design, settled)
         wanted = open_slices(decision) if decision.label == "UNDECIDED" else []
         stopped = "decided" if decision.label != "UNDECIDED" else ("looks" if look == looks else "")
@@ -153,13 +153,6 @@ def run_until_decided(
             break
     assert last is not None
     return _finish(p, last, out_dir)
-
-
-def _recorded(p: Prepared, look: int) -> GateLook | None:
-    records = p.store.looks(p.plan.run_id)
-    if look > len(records):
-        return None
-    return GateLook.model_validate_json(records[look - 1])
 
 
 def _settled_in(report: GateReport) -> dict[tuple[str | None, str], GateCheck]:

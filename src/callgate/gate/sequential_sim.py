@@ -223,21 +223,21 @@ def run_adaptive(
     design: Design,
     batch: int,
     runs: int,
-    **kw: object,
+    seed: int = 0,
 ) -> Outcomes:
     out = Outcomes()
     for r in range(runs):
-        label, pairs, looks = adaptive(policy, shapes, case, design, batch, run=r, **kw)  # type: ignore[arg-type]
+        label, pairs, looks = adaptive(policy, shapes, case, design, batch, seed=seed, run=r)
         out.add(label, pairs, looks)
     return out
 
 
 def run_fixed(
-    policy: Policy, shapes: list[CohortShape], case: Case, n: int, runs: int, **kw: object
+    policy: Policy, shapes: list[CohortShape], case: Case, n: int, runs: int, seed: int = 0
 ) -> Outcomes:
     out = Outcomes()
     for r in range(runs):
-        label, pairs = fixed(policy, shapes, case, n, run=r, **kw)  # type: ignore[arg-type]
+        label, pairs = fixed(policy, shapes, case, n, seed=seed, run=r)
         out.add(label, pairs)
     return out
 
@@ -249,7 +249,7 @@ def equal_power_n(
     runs: int,
     most: int,
     step: int = 10,
-    **kw: object,
+    seed: int = 0,
 ) -> tuple[int | None, dict[str, Outcomes]]:
     """The smallest n per cohort (a multiple of ``step``, by bisection) at which the fixed design
     reaches, in every case, at least the given rate of the right decision; None when even ``most``
@@ -258,7 +258,7 @@ def equal_power_n(
     def reaches(n: int) -> dict[str, Outcomes] | None:
         found = {}
         for case, rate in targets:
-            o = run_fixed(policy, shapes, case, n, runs, **kw)
+            o = run_fixed(policy, shapes, case, n, runs, seed)
             if o.rate(case.expect) < rate:
                 return None
             found[case.name] = o
