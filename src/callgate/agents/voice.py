@@ -29,6 +29,17 @@ from callgate.traces.model import AgentTurnTrace, CostItem
 from callgate.traces.recorder import CallRecorder
 
 
+class AgentFailure(Exception):
+    """The agent under test failed the call: its connection dropped, it timed out, or it sent
+    something malformed. The call ends there and is stored as failed (``ended_by: error``) with
+    this reason; the run goes on. Any other exception is a bug in callgate or a plugin, and the
+    call stays unstored so a re-run retries it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 @dataclass
 class Reply:
     """One agent reply: its trace (timings on the virtual clock) and the audio it synthesised."""
@@ -71,7 +82,8 @@ class AgentCall(Protocol):
         ...
 
     def finish(self) -> dict[str, Any]:
-        """End the call and return the final tool state."""
+        """End the call and return the final tool state. Also called after an
+        :class:`AgentFailure`, so the state the agent left behind is judged."""
         ...
 
 
@@ -81,6 +93,14 @@ class ReportsCost(Protocol):
     token, request, ...), priced by the agent's own price table."""
 
     def costs(self, duration_s: float) -> list[CostItem]: ...
+
+
+@runtime_checkable
+class KeepsClock(Protocol):
+    """An optional capability of a call: an agent fed as a stream cannot hear audio earlier than
+    what it has already been streamed, so the caller's next words start no sooner."""
+
+    def ready_at(self) -> float: ...
 
 
 @runtime_checkable

@@ -22,6 +22,7 @@ _MARKED = {
     "no_input_timeout": "no input",
     "transfer": "transfer",
     "caller_hangup": "caller hung up",
+    "agent_error": "agent failed",
 }
 
 

@@ -15,7 +15,16 @@ from typing import Any
 import numpy as np
 
 from callgate.agents.env import CallEnv
-from callgate.agents.voice import AGENTS, AgentCall, CallSetup, Reply, ReportsCost, VoiceAgent
+from callgate.agents.voice import (
+    AGENTS,
+    AgentCall,
+    AgentFailure,
+    CallSetup,
+    KeepsClock,
+    Reply,
+    ReportsCost,
+    VoiceAgent,
+)
 from callgate.scenarios.cohorts import Cell
 from callgate.scenarios.model import Reaction
 from callgate.simulation.babble import babble
@@ -105,11 +114,29 @@ class _CallLoop:
         self.utterances: list[CallerUtteranceTrace] = []
         self.said_count: dict[str, int] = {}
         self.ended_by: EndReason | None = None
+        self.error: str | None = None
         self.final_state: dict[str, Any] = {}
 
     # -- the loop ------------------------------------------------------------------------------
 
     def run(self) -> None:
+        try:
+            self._converse()
+        except AgentFailure as exc:
+            # A failed call is a result, not a crash: it is stored, scored and counted.
+            self.ended_by, self.error = "error", exc.reason
+            self.rec.event(self._now(), "agent_error", reason=exc.reason)
+        try:
+            self.final_state = self.agent.finish()
+        except AgentFailure as exc:
+            self.ended_by, self.error = "error", self.error or exc.reason
+
+    def _now(self) -> float:
+        """The latest instant anything happened on the call so far."""
+        times = [e.t for e in self.rec.events] + [self.caller_track.duration]
+        return max(times)
+
+    def _converse(self) -> None:
         self.rec.event(0.0, "call_start")
         self._take(self.agent.start(0.0))
         caller_free = 0.0
@@ -140,6 +167,8 @@ class _CallLoop:
             else:
                 start = heard_until + self._delay() + utt.silence_before_s
             start = max(start, caller_free)
+            if isinstance(self.agent, KeepsClock):
+                start = max(start, self.agent.ready_at())
             if start > heard_until:
                 # The caller is quiet until ``start``; the agent may reprompt in the meantime.
                 reprompts = self._take(self.agent.idle(heard_until, start))
@@ -155,7 +184,6 @@ class _CallLoop:
                 got = self._take(self.agent.idle(caller_free, caller_free + MAX_IDLE_S, 1))
                 if not got and self.ended_by is None:
                     self.ended_by = "no_input"
-        self.final_state = self.agent.finish()
 
     def _take(self, replies: list[Reply]) -> list[Reply]:
         self.replies.extend(replies)
@@ -270,6 +298,7 @@ class _CallLoop:
             initial_state=job.initial_state,
             final_state=self.final_state,
             ended_by=self.ended_by or "agent_hangup",
+            error=self.error,
             transferred=any(r.turn.transferred for r in self.replies),
             duration_s=_r(end),
             caller_audio=caller_ref,

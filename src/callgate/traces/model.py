@@ -53,6 +53,7 @@ EventKind = Literal[
     "no_input_timeout",
     "caller_hangup",
     "transfer",
+    "agent_error",
     "call_end",
 ]
 
@@ -179,6 +180,9 @@ class CallTrace(_Model):
     initial_state: dict[str, Any] = Field(default_factory=dict)
     final_state: dict[str, Any] = Field(default_factory=dict)
     ended_by: EndReason = "agent_hangup"
+    error: str | None = Field(
+        None, description="why the agent failed the call (disconnect, timeout, malformed message)"
+    )
     transferred: bool = False
     duration_s: float = 0.0
     caller_audio: AudioRef | None = Field(

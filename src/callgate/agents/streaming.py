@@ -1,0 +1,433 @@
+"""Driving an agent that streams: caller audio in as frames, the agent's audio, transcripts, reply
+text and tool calls out, all timed on the call's virtual clock.
+
+Pipecat pipelines, LiveKit sessions and WebSocket agents run this way. Each brings a small
+:class:`StreamAdapter` that translates its framework's frames; :class:`StreamingCall` owns
+everything else, the same for every framework: the line stays live (silence is streamed between
+the caller's utterances and while the agent talks), the agent's audio plays from the moment it
+arrives at real speed, a reply the caller talks over is cut where the agent stops it, tool calls
+run on callgate's tool backend for the call, and the turns come out in the trace fields every
+evaluator reads.
+
+The clock. Audio time is the count of samples streamed: a framework's wall-clock timers never set
+it. Each frame is pushed and the adapter returns once the agent has dealt with it (lock-step), so
+feeding runs as fast as the agent computes. What the agent computes takes call time too under
+``clock: measured`` (the default, as on a real line: a 300 ms LLM call delays the reply by 300 ms),
+or none under ``clock: audio``, which makes a deterministic agent's timings reproducible to the
+sample.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from callgate.agents.env import CallEnv
+from callgate.agents.policy import JSON, ToolBackend, ToolResult, ToolSchema
+from callgate.agents.voice import CallSetup, Reply
+from callgate.speech.audio import SAMPLE_RATE, Audio, concat, speech_extent
+from callgate.traces.model import AgentTurnTrace, ASRTrace, PolicyTrace, ToolCallTrace
+from callgate.traces.recorder import CallRecorder
+
+
+class StreamSettings(BaseModel):
+    """How callgate streams to an agent; every streaming kind's configuration carries these."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    frame_ms: int = Field(20, ge=5, le=200, description="caller audio per frame pushed")
+    clock: Literal["measured", "audio"] = Field(
+        "measured", description="measured: the agent's compute takes call time; audio: none"
+    )
+    reply_timeout_s: float = Field(
+        10.0, gt=0.0, le=120.0, description="call time the agent has to start a reply"
+    )
+    greeting_wait_s: float = Field(
+        3.0, ge=0.0, le=60.0, description="call time to wait for a greeting before the caller talks"
+    )
+
+
+class ToolsRef(BaseModel):
+    """The tool backend callgate runs for the agent's tool calls (its final state is judged)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    toolset: str = Field(min_length=1, description="a registered tool set or module:attr")
+    schema_version: str = "1"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class AgentLink(Protocol):
+    """What an adapter reports to callgate while a frame is being handled."""
+
+    tools: CallTools
+
+    def transcript(self, text: str, confidence: float | None = None) -> None: ...
+    def user_turn_end(self) -> None: ...
+    def reply_text(self, text: str) -> None: ...
+    def agent_audio(self, audio: Audio) -> None: ...
+    def agent_audio_end(self) -> None: ...
+    def interrupted(self) -> None: ...
+    def end_call(self, transferred: bool = False) -> None: ...
+
+
+@runtime_checkable
+class StreamAdapter(Protocol):
+    """One framework's side of a call. ``push`` returns only once the agent has handled the frame
+    and everything it triggered (so a reply, its tool calls and their results arrive during the
+    push of the frame that ended the caller's turn). Failures of the agent (a dropped
+    connection, a timeout, a malformed message) are raised as :class:`AgentFailure`."""
+
+    def open(self, link: AgentLink) -> None: ...
+    def push(self, frame: Audio) -> None: ...
+    def close(self) -> None: ...
+
+
+class CallTools:
+    """The call's tool backend as a streaming agent sees it: every call is recorded on the trace
+    at the moment it happens."""
+
+    def __init__(self, backend: ToolBackend, call: StreamingCall) -> None:
+        self.backend = backend
+        self._call = call
+
+    def schemas(self) -> list[ToolSchema]:
+        return self.backend.schemas()
+
+    def call(self, name: str, args: JSON) -> ToolResult:
+        return self._call.run_tool(name, args)
+
+
+@dataclass
+class _Forming:
+    """The reply the agent is producing now."""
+
+    index: int
+    trigger: Literal["start", "utterance", "silence"]
+    spans: list[tuple[float, float]]  # the caller speech this reply answers
+    transcripts: list[str] = field(default_factory=list)
+    confidences: list[float] = field(default_factory=list)
+    end_of_turn: float | None = None
+    texts: list[str] = field(default_factory=list)
+    audio: list[Audio] = field(default_factory=list)
+    first_byte: float | None = None
+    tool_calls: list[int] = field(default_factory=list)
+    end_call: bool = False
+    transferred: bool = False
+
+
+class StreamingCall:
+    """:class:`~callgate.agents.voice.AgentCall` for any agent behind a :class:`StreamAdapter`."""
+
+    def __init__(
+        self,
+        adapter: StreamAdapter,
+        settings: StreamSettings,
+        backend: ToolBackend,
+        recorder: CallRecorder,
+        env: CallEnv,
+        asr_engine: str,
+    ) -> None:
+        self.adapter = adapter
+        self.settings = settings
+        self.rec = recorder
+        self.env = env
+        self.asr_engine = asr_engine
+        self.backend = backend
+        self.tools = CallTools(backend, self)
+        self.frame_s = settings.frame_ms / 1000.0
+        self.pos = 0.0  # caller audio streamed so far (call seconds)
+        self._busy = 0.0  # when the agent's compute so far ends (``clock: measured``)
+        self._base: float | None = None  # set while a frame is pushed
+        self._t0 = 0.0
+        self._spans: list[tuple[float, float]] = []  # caller speech since the last reply began
+        self._forming: _Forming | None = None
+        self._done: list[Reply] = []  # finished, not yet handed to the simulator
+        self._playing: Reply | None = None  # the reply whose audio is (or was last) playing
+        self._ended = False
+        self._opened = False
+
+    # -- what the adapter reports (AgentLink) -----------------------------------------------------
+
+    def now(self) -> float:
+        """Call time of what the agent reports now: the end of the frame being handled, plus the
+        agent's compute so far under ``clock: measured``."""
+        if self._base is None:
+            return max(self.pos, self._busy)
+        if self.settings.clock == "audio":
+            return self._base
+        return self._base + (time.perf_counter() - self._t0)
+
+    def transcript(self, text: str, confidence: float | None = None) -> None:
+        text = text.strip()
+        if not text:
+            return
+        f = self._form()
+        f.transcripts.append(text)
+        if confidence is not None:
+            f.confidences.append(float(confidence))
+        self.rec.event(self.now(), "asr_final", f.index, text=text)
+
+    def user_turn_end(self) -> None:
+        f = self._form()
+        if f.end_of_turn is None:
+            f.end_of_turn = round(self.now(), 6)
+            self.rec.event(f.end_of_turn, "end_of_turn", f.index)
+
+    def reply_text(self, text: str) -> None:
+        if text.strip():
+            self._form().texts.append(text.strip())
+
+    def agent_audio(self, audio: Audio) -> None:
+        if len(audio.samples) == 0:
+            return
+        f = self._form()
+        if f.first_byte is None:
+            # Audio queues behind whatever the agent is still playing, as on a real line.
+            f.first_byte = max(self.now(), self._playback_end())
+            self.rec.event(f.first_byte, "agent_first_byte", f.index)
+        f.audio.append(audio.resample(SAMPLE_RATE))
+
+    def agent_audio_end(self) -> None:
+        if self._forming is not None and self._forming.audio:
+            self._finish_forming()
+
+    def interrupted(self) -> None:
+        """The agent stopped talking because the caller spoke: the rest of its audio is not
+        played."""
+        if self._forming is not None and self._forming.audio:
+            self._finish_forming()
+        reply, t = self._playing, self.now()
+        if reply is None:
+            return
+        turn = reply.turn
+        first_byte, playback_end = turn.first_byte, turn.playback_end
+        if first_byte is None or playback_end is None:
+            return
+        if t < first_byte:
+            turn.discarded, turn.playback_end = True, None
+            self.rec.event(t, "reply_discarded", turn.index)
+        elif t < playback_end:
+            turn.interrupted, turn.playback_end = True, round(t, 6)
+            self.rec.event(t, "barge_in", turn.index)
+            self.rec.event(t, "agent_cut", turn.index)
+
+    def end_call(self, transferred: bool = False) -> None:
+        f = self._form() if self._forming is not None or not self._done else None
+        if f is not None:
+            f.end_call, f.transferred = True, f.transferred or transferred
+        else:
+            turn = self._done[-1].turn
+            turn.end_call, turn.transferred = True, turn.transferred or transferred
+        self._ended = True
+
+    def run_tool(self, name: str, args: JSON) -> ToolResult:
+        f = self._form()
+        if not isinstance(args, dict):
+            result = ToolResult(ok=False, error="arguments must be an object")
+        else:
+            with self.env.stopwatch.time("tools"):
+                result = self.backend.call(name, dict(args))
+        t = round(self.now(), 6)
+        index = len(self.rec.tool_calls)
+        self.rec.add_tool_call(
+            ToolCallTrace(
+                index=index,
+                turn=f.index,
+                tool=name,
+                args=dict(args) if isinstance(args, dict) else {"_raw": repr(args)},
+                ok=result.ok,
+                result=result.result,
+                error=result.error,
+                start=t,
+                end=t,
+            )
+        )
+        self.rec.event(t, "tool_start", f.index, tool=name)
+        self.rec.event(t, "tool_end", f.index, tool=name, ok=result.ok)
+        f.tool_calls.append(index)
+        return result
+
+    # -- AgentCall ------------------------------------------------------------------------------
+
+    def start(self, t: float) -> list[Reply]:
+        self._open()
+        self._stream_silence(t + self.settings.greeting_wait_s, stop_after=0)
+        return self._collect()
+
+    def hear(self, audio: Audio, start: float) -> list[Reply]:
+        if self._ended:
+            return []
+        self._stream_silence(start)
+        a, b = speech_extent(audio)
+        if b > a:
+            span = (start + a, start + b)
+            if self._forming is not None and self._forming.audio:
+                self._finish_forming()  # new speech: the agent's reply so far is one turn
+            if self._forming is not None:
+                self._forming.spans.append(span)  # heard, not answered yet: the same turn
+            else:
+                self._spans.append(span)
+        answered = len(self._done)  # replies before these words do not answer them
+        self._stream(audio.resample(SAMPLE_RATE))
+        if not self._ended:
+            heard_end = start + audio.duration
+            self._stream_silence(heard_end + self.settings.reply_timeout_s, stop_after=answered)
+        return self._collect()
+
+    def idle(self, since: float, until: float, max_replies: int = 10) -> list[Reply]:
+        if self._ended:
+            return []
+        self._stream_silence(until, stop_after=0)
+        return self._collect()
+
+    def finish(self) -> dict[str, Any]:
+        self._ended = True
+        if self._opened:
+            self._opened = False
+            self.adapter.close()
+        return self.backend.state()
+
+    def ready_at(self) -> float:
+        """The earliest call time the agent can hear new audio: what has been streamed so far."""
+        return max(self.pos, self._busy)
+
+    # -- streaming --------------------------------------------------------------------------------
+
+    def _open(self) -> None:
+        if not self._opened:
+            self._opened = True
+            self._base, self._t0 = 0.0, time.perf_counter()
+            try:
+                self.adapter.open(self)
+            finally:
+                self._busy = max(self._busy, self.now())
+                self._base = None
+
+    def _stream_silence(self, until: float, *, stop_after: int | None = None) -> None:
+        gap = until - self.pos
+        if gap > 1e-9:
+            self._stream(Audio.silence(gap), stop_after=stop_after)
+
+    def _stream(self, audio: Audio, *, stop_after: int | None = None) -> None:
+        """Push ``audio`` frame by frame; with ``stop_after``, stop once a reply beyond the first
+        ``stop_after`` uncollected ones has started."""
+        samples = audio.samples
+        hop = max(1, round(self.frame_s * SAMPLE_RATE))
+        for i in range(0, len(samples), hop):
+            if self._ended or (stop_after is not None and self._reply_started(stop_after)):
+                return
+            self._push(Audio(samples[i : i + hop]))
+
+    def _push(self, frame: Audio) -> None:
+        self._base = max(self._busy, self.pos + frame.duration)
+        self._t0 = time.perf_counter()
+        try:
+            self.adapter.push(frame)
+        finally:
+            self.pos += frame.duration
+            self._busy = max(self._busy, self.now())
+            self._base = None
+
+    def _reply_started(self, replies_before: int) -> bool:
+        forming = self._forming is not None and self._forming.first_byte is not None
+        return forming or len(self._done) > replies_before
+
+    # -- turns ------------------------------------------------------------------------------------
+
+    def _form(self) -> _Forming:
+        if self._forming is None:
+            spans, self._spans = self._spans, []
+            if spans:
+                trigger: Literal["start", "utterance", "silence"] = "utterance"
+            elif not self._done and self.rec.next_turn_index() == 0:
+                trigger = "start"
+            else:
+                trigger = "silence"
+            self._forming = _Forming(self.rec.next_turn_index(), trigger, spans)
+        return self._forming
+
+    def _playback_end(self) -> float:
+        reply = self._playing
+        if reply is None or reply.turn.playback_end is None:
+            return 0.0
+        return reply.turn.playback_end
+
+    def _finish_forming(self) -> None:
+        f, self._forming = self._forming, None
+        if f is None:
+            return
+        audio = concat(f.audio) if f.audio else None
+        first_byte = f.first_byte
+        first_audible = playback_end = None
+        ref = None
+        if audio is not None and first_byte is not None:
+            lead, _ = speech_extent(audio)
+            first_audible = first_byte + lead
+            playback_end = first_byte + audio.duration
+            with self.env.stopwatch.time("storage"):
+                ref = self.env.blobs.put(audio)
+            self.rec.event(first_audible, "agent_audible", f.index)
+            self.rec.event(playback_end, "agent_speech_end", f.index)
+        heard_text = " ".join(f.transcripts)
+        heard = (f.spans[0][0], f.spans[-1][1]) if f.spans else None
+        asr = None
+        if heard is not None or f.transcripts:
+            start, end = heard if heard is not None else (self.pos, self.pos)
+            conf = float(np.mean(f.confidences)) if f.confidences else 1.0
+            asr = ASRTrace(
+                text=heard_text,
+                confidence=round(conf, 6),
+                engine=self.asr_engine,
+                audio_start=round(start, 6),
+                audio_end=round(end, 6),
+            )
+        text = " ".join(f.texts)
+        turn = AgentTurnTrace(
+            index=f.index,
+            trigger="utterance" if heard is not None else f.trigger,
+            heard_start=_r(heard[0]) if heard else None,
+            heard_end=_r(heard[1]) if heard else None,
+            end_of_turn=f.end_of_turn,
+            asr=asr,
+            policy=PolicyTrace(action="transfer" if f.transferred else "reply"),
+            tool_calls=f.tool_calls,
+            reply_text=text,
+            tts_text=text or None,
+            reply_audio=ref,
+            policy_start=f.end_of_turn,
+            first_byte=_r(first_byte),
+            first_audible=_r(first_audible),
+            playback_end=_r(playback_end),
+            end_call=f.end_call,
+            transferred=f.transferred,
+        )
+        self.rec.add_turn(turn)
+        if f.transferred:
+            self.rec.event(playback_end or self.now(), "transfer", f.index)
+        reply = Reply(turn, audio)
+        self._done.append(reply)
+        if audio is not None:
+            self._playing = reply
+
+    def _collect(self) -> list[Reply]:
+        if self._forming is not None and (
+            self._forming.audio or self._forming.end_call or self._forming.texts
+        ):
+            self._finish_forming()
+        out, self._done = self._done, []
+        return out
+
+
+def open_tools(ref: ToolsRef, setup: CallSetup) -> ToolBackend:
+    from callgate.agents.policy import TOOLSETS
+
+    return TOOLSETS.create(ref.toolset, initial_state=setup.initial_state, **ref.params)
+
+
+def _r(x: float | None) -> float | None:
+    return None if x is None else round(x, 6)
