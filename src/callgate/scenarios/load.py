@@ -77,7 +77,7 @@ def load_suite(name_or_path: str) -> LoadedSuite:
     _absolute_part_names(data, path.parent)
 
     try:
-        suite = Suite.model_validate(data)
+        suite = Suite.model_validate(data, context={"suite_dir": str(path.parent)})
     except ValidationError as exc:
         raise _locate(exc, main, origins) from None
     return LoadedSuite(suite, path, simulation_hash(suite))
@@ -89,7 +89,30 @@ def simulation_hash(suite: Suite) -> str:
     re-scores a run's calls, it does not simulate them again."""
     data = suite.model_dump(mode="json", exclude={"variants"})
     data["evaluation"] = {"lexicon": data["evaluation"]["lexicon"]}
+    # A re-recorded caller turn is new audio under the same path: its content decides the calls.
+    data["recordings"] = {p: _file_hash(p) for p in sorted(_recordings(data["scenarios"]))}
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def _recordings(node: Any) -> set[str]:
+    """Paths of every recorded caller turn (``audio`` of an utterance) under ``node``."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        if isinstance(node.get("say"), str) and isinstance(node.get("audio"), str):
+            found.add(node["audio"])
+        for value in node.values():
+            found |= _recordings(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= _recordings(value)
+    return found
+
+
+def _file_hash(path: str) -> str:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return "unreadable"
 
 
 def _absolute_part_names(data: dict[str, Any], base: Path) -> None:

@@ -10,9 +10,17 @@ See ``docs/scenarios.md`` for the documented format.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from callgate.scenarios.evaluation import EvaluationRules
 
@@ -104,17 +112,51 @@ class Utterance(_Strict):
     rate: float = Field(1.0, gt=0.3, le=3.0)
     gain_db: float = Field(0.0, ge=-30.0, le=20.0)
     entities: list[str] = Field(default_factory=list, description="critical words in `say`")
+    audio: str | None = Field(
+        None,
+        description="a recorded file (wav, flac, mp3, ogg; any rate and channels) played instead "
+        "of synthesising `say`, which becomes its reference transcript; relative to the suite file",
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _from_string(cls, value: Any) -> Any:
         return {"say": value} if isinstance(value, str) else value
 
+    @field_validator("audio")
+    @classmethod
+    def _recording_readable(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # Checked when the suite file is loaded (the loader passes its folder), so a bad file is
+        # one error naming its line before any call runs; stored runs keep the absolute path.
+        base = (info.context or {}).get("suite_dir")
+        if value is None or base is None:
+            return value
+        path = Path(base, value).resolve()
+        return str(path) if _check_recording(path) else value
+
     @model_validator(mode="after")
     def _pause_inside(self) -> Utterance:
         if self.pause is not None and self.pause.after.lower() not in self.say.lower():
             raise ValueError(f"pause.after {self.pause.after!r} is not part of say")
+        if self.audio is not None and (self.pause is not None or self.rate != 1.0):
+            # A recording is played as it was made: no synthesised pause, no speed change.
+            raise ValueError("a recorded turn (audio) takes neither pause nor rate")
         return self
+
+
+def _check_recording(path: Path) -> bool:
+    import soundfile as sf
+
+    if not path.is_file():
+        raise ValueError(f"audio file not found: {path}")
+    try:
+        info = sf.info(str(path))
+    except Exception as exc:  # libsndfile's errors carry no stable type across versions
+        reason = str(exc).split(": ", 1)[-1].strip() or exc.__class__.__name__
+        raise ValueError(f"cannot read audio file {path.name}: {reason}") from None
+    if info.frames <= 0 or info.samplerate <= 0:
+        raise ValueError(f"audio file {path.name} holds no audio")
+    return True
 
 
 # Special replies a reaction can give instead of new words.

@@ -228,6 +228,7 @@ class _CallLoop:
         with self.env.stopwatch.time("channel"):
             out = degrade(spoken.audio, cell.noise, cell.channel, rng, bed)
         index = len(self.utterances)
+        rate = 1.0 if spoken.recorded else round(cell.voice.rate * utt.rate * decision.rate, 4)
         pieces = [
             SpeechPiece(text=t, start=_r(start + a), end=_r(start + b)) for t, a, b in spoken.pieces
         ]
@@ -243,8 +244,8 @@ class _CallLoop:
                 end=_r(start + out.audio.duration),
                 why=decision.why,
                 interrupting=utt.interrupt_after_ms is not None,
-                voice=cell.voice_name,
-                rate=round(cell.voice.rate * utt.rate * decision.rate, 4),
+                voice="recorded" if spoken.recorded else cell.voice_name,
+                rate=rate,
                 gain_db=utt.gain_db + decision.gain_db,
                 entities=list(utt.entities),
                 clean_audio=spoken.ref,
