@@ -21,8 +21,11 @@ from callgate.agents.policy import (
     PolicyInput,
     PolicyReply,
     PolicySession,
+    ReportsUsage,
+    SeedsCalls,
     ToolBackend,
     ToolResult,
+    ToolSchema,
 )
 from callgate.agents.voice import AgentCall, AgentKind, CallSetup, Reply, TextSession
 from callgate.speech.audio import Audio, speech_extent
@@ -64,7 +67,11 @@ class PipelineAgent:
             **self.config.tools.params,
         )
         rng = np.random.default_rng([setup.seed, 0xA6E7])
-        return _PipelineCall(self, self.policy.start(), tools, recorder, LatencySampler(rng))
+        policy = self.policy
+        session = (
+            policy.start_seeded(setup.seed) if isinstance(policy, SeedsCalls) else policy.start()
+        )
+        return _PipelineCall(self, session, tools, recorder, LatencySampler(rng))
 
 
 def policy_params(config: PipelineConfig, models_dir: Path | None) -> dict[str, Any]:
@@ -85,6 +92,9 @@ class _TimedTools:
         self.turn = turn
         self.cursor = start
         self.indices: list[int] = []
+
+    def schemas(self) -> list[ToolSchema]:
+        return self.owner.tools.schemas()
 
     def call(self, name: str, args: dict[str, Any]) -> ToolResult:
         c = self.owner
@@ -209,7 +219,7 @@ class _PipelineCall:
             ("policy", len(self.replies), "call", prices.policy_per_call),
             ("telephony", duration_s / 60.0, "minute", prices.telephony_per_minute),
         ]
-        return [
+        items = [
             CostItem(
                 kind=kind,
                 quantity=round(qty, 6),
@@ -220,6 +230,9 @@ class _PipelineCall:
             )
             for kind, qty, unit, price in lines
         ]
+        if isinstance(self.session, ReportsUsage):
+            items += self.session.costs()  # tokens of an LLM policy, priced by the policy
+        return items
 
     # -- internals -----------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from callgate.registry import Registry
+from callgate.traces.model import CostItem
 
 JSON = dict[str, Any]
 
@@ -53,6 +54,8 @@ class ToolBackend(Protocol):
 @runtime_checkable
 class Tools(Protocol):
     """What a policy session sees of the tools: calls are recorded and timed by the agent."""
+
+    def schemas(self) -> list[ToolSchema]: ...
 
     def call(self, name: str, args: JSON) -> ToolResult: ...
 
@@ -93,6 +96,22 @@ class DialoguePolicy(Protocol):
         ...
 
     def start(self) -> PolicySession: ...
+
+
+@runtime_checkable
+class SeedsCalls(Protocol):
+    """An optional capability of a policy whose replies are sampled (an LLM): each call's session
+    gets the call's seed, so repeats of a scenario differ while a rerun reproduces."""
+
+    def start_seeded(self, seed: int) -> PolicySession: ...
+
+
+@runtime_checkable
+class ReportsUsage(Protocol):
+    """An optional capability of a session that pays per use (tokens, requests): what this
+    call's session used so far, priced."""
+
+    def costs(self) -> list[CostItem]: ...
 
 
 POLICIES: Registry[DialoguePolicy] = Registry("dialogue policy", "callgate.policies")

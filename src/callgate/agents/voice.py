@@ -40,6 +40,12 @@ class AgentFailure(Exception):
         self.reason = reason
 
 
+class AgentUnavailable(Exception):
+    """The agent could not be reached at all (nothing listens at its address). Unlike an
+    :class:`AgentFailure` this says nothing about the agent's quality: the call is not stored,
+    and a re-run once the agent is up retries it."""
+
+
 @dataclass
 class Reply:
     """One agent reply: its trace (timings on the virtual clock) and the audio it synthesised."""

@@ -55,6 +55,8 @@ def attribute(
                 f"text (judge WER {metrics.get('tts_wer')})",
             )
         return Attribution(None, "not failed")
+    if call.ended_by == "error":
+        return Attribution("agent", f"the agent failed the call: {call.error or 'no reason given'}")
     if scenario is None or variant is None:
         return Attribution(None, "not attributed: scenario or variant unknown (imported call?)")
     if not can_replay(variant):

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from callgate.agents.policy import PolicyInput, ToolResult
-from callgate.agents.voice import AGENTS
+from callgate.agents.policy import PolicyInput, PolicySession, ToolResult, ToolSchema
+from callgate.agents.voice import AGENTS, AgentFailure
 from callgate.scenarios.model import Reaction, Scenario
 from callgate.simulation.caller import ScriptedCaller
 from callgate.variants.model import Variant
@@ -34,6 +34,10 @@ class _RecordingTools:
     def __init__(self, backend: Any, out: OracleCall) -> None:
         self.backend = backend
         self.out = out
+
+    def schemas(self) -> list[ToolSchema]:
+        schemas: list[ToolSchema] = self.backend.schemas()
+        return schemas
 
     def call(self, name: str, args: dict[str, Any]) -> ToolResult:
         result: ToolResult = self.backend.call(name, dict(args))
@@ -65,6 +69,17 @@ def replay(
     session, backend = text.session, text.tools
     tools = _RecordingTools(backend, out)
     caller = ScriptedCaller(scenario.caller, suite_reactions)
+    try:
+        _converse(session, tools, caller, out)
+    except AgentFailure:
+        out.ended_by = "error"  # the replay failed as the call may have: no verdict either way
+    out.final_state = backend.state()
+    return out
+
+
+def _converse(
+    session: PolicySession, tools: _RecordingTools, caller: ScriptedCaller, out: OracleCall
+) -> None:
     reply = session.respond(PolicyInput("start"), tools)
     out.transcript.append(("agent", reply.text))
     silences = 0
@@ -91,5 +106,3 @@ def replay(
             out.ended_by = "transfer" if reply.transferred else "agent_hangup"
         else:
             out.ended_by = "max_turns"
-    out.final_state = backend.state()
-    return out

@@ -24,8 +24,10 @@ from pydantic import BaseModel, Field, model_validator
 from callgate.traces.model import CallTrace
 
 FAIL_METRICS = ("task_completion", "tool_selection_accuracy")
-Cause = Literal["asr", "policy", "tts", "timing"]
-CAUSES: tuple[Cause, ...] = ("asr", "policy", "tts", "timing")
+# "agent": the agent itself failed the call (dropped the connection, timed out, sent something
+# malformed): the trace says why, no replay needed.
+Cause = Literal["asr", "policy", "tts", "timing", "agent"]
+CAUSES: tuple[Cause, ...] = ("asr", "policy", "tts", "timing", "agent")
 UNATTRIBUTED = "unattributed"  # failed, but no cause (e.g. an imported call, or an older run)
 # Failed, and its agent kind cannot replay a call as text, so no oracle replay can tell the cause.
 NOT_ATTRIBUTABLE = "not attributable"
