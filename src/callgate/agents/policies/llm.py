@@ -279,7 +279,8 @@ def _assistant(message: JSON, calls: list[tuple[str, str, JSON]]) -> JSON:
     tool result names the call it answers."""
     return {
         "role": "assistant",
-        "content": _content(message) or None,
+        # "" rather than null: OpenAI takes both, llama.cpp's server only a string.
+        "content": _content(message),
         "tool_calls": [
             {"id": i, "type": "function", "function": {"name": n, "arguments": json.dumps(a)}}
             for i, n, a in calls

