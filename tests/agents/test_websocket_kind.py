@@ -207,3 +207,23 @@ def test_the_kind_checks_its_configuration() -> None:
     with pytest.raises(UsageError) as err:
         WEBSOCKET.check(config, None)
     assert err.value.field == "tools.toolset"
+
+
+@pytest.mark.slow
+def test_an_unreachable_agent_leaves_its_calls_for_a_rerun(tmp_path: Path) -> None:
+    from callgate.execution.runner import RunRequest, execute, plan
+    from callgate.scenarios import load_suite
+    from callgate.store.db import Store
+    from callgate.variants import load_variants
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        url = f"ws://127.0.0.1:{s.getsockname()[1]}"
+    suite = load_suite("banking")
+    variants = load_variants([str(variant_file(tmp_path, url, "gone"))], suite)
+    p = plan(RunRequest(suite, variants, scenarios=[FREEZE], cohort=["voice=us-joe"]))
+    store = Store.open(tmp_path / "store")
+    outcome = execute(store, p, executor="inline")
+    assert len(outcome.failed) == len(p.jobs) > 0 and not store.stored_call_ids(p.run_id)
+    reason = next(iter(outcome.failed.values()))
+    assert reason.startswith(f"agent unreachable: nothing listens at {url}") and "\n" not in reason

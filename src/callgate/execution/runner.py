@@ -138,11 +138,15 @@ def _init(store_root: str, plugin_modules: list[str]) -> None:
 def _run_one(job: CallJob) -> tuple[str, str | None, str | None]:
     """Returns (call_id, trace JSON, error). Errors travel back as text so one bad call does not
     take the run down; the call stays unstored and a re-run retries it."""
+    from callgate.agents.voice import AgentUnavailable
     from callgate.simulation.call import simulate
 
     try:
         trace = simulate(job, _worker_env)
         return job.call_id, trace.model_dump_json(), None
+    except AgentUnavailable as exc:
+        # Not a bug and not the agent's quality: one line, no traceback.
+        return job.call_id, None, f"agent unreachable: {exc}; start it and run again to retry"
     except Exception as exc:
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         return job.call_id, None, f"{detail}\n{traceback.format_exc(limit=6)}"
