@@ -136,3 +136,19 @@ def test_audio_plan_counts_every_use(tmp_path: Path) -> None:
     )
     missing = plan_audio(blobs, [[a.model_copy(update={"sha256": "0" * 64})]], html)
     assert missing.mode == "none" and missing.left_out == 1
+
+
+def test_a_failed_call_says_why_in_its_detail_and_timeline() -> None:
+    from callgate.report.calls import call_detail
+
+    trace = call(
+        agent_turns=[agent(0, "hi", first_audible=0.5, playback_end=1.8)],
+        events=[event(2.0, "agent_error"), event(2.0, "call_end")],
+        ended_by="error",
+        error=f"the agent closed the connection {EVIL}",
+        duration_s=2.0,
+    )
+    html = call_detail(trace, None, None, audio_src=lambda ref: None, call_link=lambda c: "#")
+    assert "ended by error" in html and "the agent closed the connection" in html
+    assert EVIL not in html and "&lt;script&gt;" in html
+    assert "agent failed" in timeline_svg(trace)

@@ -37,7 +37,8 @@ def print_call(console: Console, t: CallTrace) -> None:
     console.print(f"cohort: {t.cohort_id}  split={t.split}", highlight=False, markup=False)
     console.print(f"goal: {t.goal}", highlight=False, markup=False)
     console.print(
-        f"ended by {t.ended_by} after {t.duration_s:.2f} s; transferred={t.transferred}; "
+        f"ended by {t.ended_by}{f' ({t.error})' if t.error else ''} after {t.duration_s:.2f} s; "
+        f"transferred={t.transferred}; "
         f"cost {t.cost_total:.5f}",
         highlight=False,
         markup=False,

@@ -150,7 +150,8 @@ def call_detail(
         f'<span class="mono muted">{esc(trace.call_id)}</span></{heading}>'
         f"<p>{status_badges(row)} {tags}</p>{cause}"
         f'<p class="muted">goal: {esc(trace.goal) or "-"} &middot; ended by '
-        f"{esc(trace.ended_by)} after {trace.duration_s:.1f} s &middot; {partner}</p>"
+        f"{esc(trace.ended_by)}{_failure(trace.error)} after {trace.duration_s:.1f} s &middot; "
+        f"{partner}</p>"
         f'<p class="muted">{key}</p>'
         '<div class="players">'
         + _player("caller (as the agent heard it)", "caller", trace.caller_audio, audio_src)
@@ -216,3 +217,8 @@ def failures_table(
         + "".join(body)
         + "</tbody></table>"
     )
+
+
+def _failure(error: str | None) -> str:
+    """Why the agent failed the call, beside ``ended by error``."""
+    return f' <span class="badge bad">{esc(error)}</span>' if error else ""
