@@ -61,8 +61,8 @@ def assert_clean_failure(code: int, err: str, needle: str, store: Path) -> None:
         ),
         (
             "kind: pipeline",
-            "kind: pipecat",
-            "v.yaml: agent.kind: unknown agent kind 'pipecat' (known: pipeline)",
+            "kind: pipecatt",
+            "v.yaml: agent.kind: unknown agent kind 'pipecatt' (known: pipeline, websocket)",
         ),
         (
             "    barge_in: true",

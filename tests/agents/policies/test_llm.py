@@ -78,7 +78,7 @@ def test_tool_calls_run_on_the_backend_and_tokens_are_priced(tmp_path: Path) -> 
         first, second = seen
         assert first["seed"] == 42 and first["tool_choice"] == "auto"
         names = [t["function"]["name"] for t in first["tools"]]
-        assert names == ["freeze_card", "end_call", "transfer_to_human"]
+        assert names == ["freeze_card", "end_call", "handoff_to_human"]
         # The tool's result goes back under the id of the call it answers.
         assert second["messages"][-1]["tool_call_id"] == "c1"
         assert json.loads(second["messages"][-1]["content"])["result"]["status"] == "frozen"

@@ -33,7 +33,7 @@ from callgate.files import atomic_write
 from callgate.traces.model import CostItem
 
 END_CALL = "end_call"
-TRANSFER = "transfer_to_human"
+TRANSFER = "handoff_to_human"
 _CALL_CONTROL = [
     ToolSchema(END_CALL, "End the call once the caller has nothing more to ask.", {
         "type": "object", "properties": {}
@@ -154,7 +154,11 @@ class LLMSession:
             self.messages.append({"role": "user", "content": p.silence_text})
         else:
             self.messages.append({"role": "user", "content": turn.text})
-        offered = _openai_tools([*tools.schemas(), *(_CALL_CONTROL if p.call_control else [])])
+        domain = tools.schemas()
+        names = {s.name for s in domain}
+        # The domain's own tool of the same name wins: the model sees each name once.
+        control = [c for c in _CALL_CONTROL if p.call_control and c.name not in names]
+        offered = _openai_tools([*domain, *control])
         end = transferred = used_tools = False
         for round_ in range(p.max_tool_rounds + 1):
             # The last round may not call tools: the model has to say something.
@@ -167,9 +171,9 @@ class LLMSession:
             self.messages.append(_assistant(message, parsed))
             for call_id, name, args in parsed:
                 result: JSON
-                if name == END_CALL:
+                if name == END_CALL and name not in names:
                     end, result = True, {"ok": True}
-                elif name == TRANSFER:
+                elif name == TRANSFER and name not in names:
                     end = transferred = True
                     result = {"ok": True, "transferred": True}
                 else:
