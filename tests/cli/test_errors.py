@@ -62,7 +62,7 @@ def assert_clean_failure(code: int, err: str, needle: str, store: Path) -> None:
         (
             "kind: pipeline",
             "kind: pipecatt",
-            "v.yaml: agent.kind: unknown agent kind 'pipecatt' (known: pipeline, websocket)",
+            "v.yaml: agent.kind: unknown agent kind 'pipecatt' (known: ",
         ),
         (
             "    barge_in: true",

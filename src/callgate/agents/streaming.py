@@ -66,6 +66,7 @@ class AgentLink(Protocol):
 
     tools: CallTools
 
+    def now(self) -> float: ...
     def transcript(self, text: str, confidence: float | None = None) -> None: ...
     def user_turn_end(self) -> None: ...
     def reply_text(self, text: str) -> None: ...
@@ -190,7 +191,7 @@ class StreamingCall:
             # Audio queues behind whatever the agent is still playing, as on a real line.
             f.first_byte = max(self.now(), self._playback_end())
             self.rec.event(f.first_byte, "agent_first_byte", f.index)
-        f.audio.append(audio.resample(SAMPLE_RATE))
+        f.audio.append(audio)  # resampled as one stream when the reply ends: no seams
 
     def agent_audio_end(self) -> None:
         if self._forming is not None and self._forming.audio:
@@ -361,7 +362,7 @@ class StreamingCall:
         f, self._forming = self._forming, None
         if f is None:
             return
-        audio = concat(f.audio) if f.audio else None
+        audio = _joined(f.audio) if f.audio else None
         first_byte = f.first_byte
         first_audible = playback_end = None
         ref = None
@@ -421,6 +422,15 @@ class StreamingCall:
             self._finish_forming()
         out, self._done = self._done, []
         return out
+
+
+def _joined(chunks: list[Audio]) -> Audio:
+    """One reply's chunks at the call's rate. Chunks of one rate are joined before resampling:
+    resampling each short chunk alone leaves a click at every boundary."""
+    rate = chunks[0].sample_rate
+    if all(c.sample_rate == rate for c in chunks):
+        return Audio(np.concatenate([c.samples for c in chunks]), rate).resample(SAMPLE_RATE)
+    return concat(chunks)
 
 
 def open_tools(ref: ToolsRef, setup: CallSetup) -> ToolBackend:
