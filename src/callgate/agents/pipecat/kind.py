@@ -61,6 +61,9 @@ class PipecatAgent:
 
 
 def _factory(config: PipecatConfig) -> Callable[..., Any]:
+    from callgate.agents.pipecat.logs import quiet_pipecat
+
+    quiet_pipecat()  # before the user's module imports Pipecat: that import logs a banner
     try:
         factory = load_reference(config.pipeline)
     except UsageError as exc:
