@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from callgate.agents.voice import AgentUnavailable
 from callgate.evaluators.base import EvalContext
 from callgate.evaluators.task import TaskCompletion
 from callgate.evaluators.tools import ToolSelectionAccuracy
@@ -65,7 +66,11 @@ def attribute(
             f"not attributable: agent kind {variant.agent.kind!r} cannot replay a call as text",
             replayable=False,
         )
-    oracle = replay(scenario, variant, call.initial_state, suite_reactions, models_dir)
+    try:
+        oracle = replay(scenario, variant, call.initial_state, suite_reactions, models_dir)
+    except AgentUnavailable as exc:
+        # The replay needs the agent's policy service (an LLM endpoint, a turn service).
+        return Attribution(None, f"not attributed: the replay could not reach the agent ({exc})")
     oracle_ok = _oracle_passed(call, oracle)
     misheard = _misrecognised(scores.turns)
     signals = _timing_signals(call, metrics)

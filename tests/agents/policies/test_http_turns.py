@@ -65,3 +65,30 @@ def test_a_service_breaking_the_protocol_fails_the_call(answer: JSON, reason: st
         session = HTTPTurnPolicy(url=url, max_tool_rounds=2).start()
         with pytest.raises(AgentFailure, match=reason):
             session.respond(PolicyInput("utterance", "hi"), Cards())
+
+
+def test_a_failed_call_whose_service_is_gone_is_not_attributed() -> None:
+    import socket
+
+    from callgate.inspection.attribution import attribute
+    from callgate.scenarios.model import Scenario
+    from callgate.store.records import CallScores
+    from callgate.traces.model import CallTrace
+    from callgate.variants.model import Variant
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}/turn"
+    block = {"kind": "pipeline", "policy": {"name": "http", "params": {"url": url}}}
+    variant = Variant(name="v", agent={**block, "tools": {"toolset": "banking"}})  # type: ignore[arg-type]
+    scenario = Scenario.model_validate(
+        {"id": "s", "call_type": "c", "caller": {"goal": "g", "turns": ["hello"]}}
+    )
+    call = CallTrace(
+        call_id="c", run_id="r", suite="s", scenario_id="s", variant="v", seed=0, cohort_id="x",
+        cohort={},
+    )  # fmt: skip
+    scores = CallScores(metrics={"task_completion": 0.0}, reasons={}, details={}, turns=[])
+    result = attribute(call, scores, scenario, variant, [])
+    assert result.cause is None
+    assert result.reason.startswith("not attributed: the replay could not reach the agent")
