@@ -80,7 +80,8 @@ def test_a_failed_call_whose_service_is_gone_is_not_attributed() -> None:
         s.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{s.getsockname()[1]}/turn"
     block = {"kind": "pipeline", "policy": {"name": "http", "params": {"url": url}}}
-    variant = Variant(name="v", agent={**block, "tools": {"toolset": "banking"}})  # type: ignore[arg-type]
+    agent = {**block, "tools": {"toolset": "banking"}}
+    variant = Variant.model_validate({"schema_version": 2, "name": "v", "agent": agent})
     scenario = Scenario.model_validate(
         {"id": "s", "call_type": "c", "caller": {"goal": "g", "turns": ["hello"]}}
     )
