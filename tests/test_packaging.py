@@ -43,14 +43,33 @@ def _imports() -> dict[str, set[str]]:
             if isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names = [node.module]
+                # module.name: ``from livekit import rtc`` imports the module livekit.rtc
+                names = [f"{node.module}.{a.name}" for a in node.names]
             for name in names:
                 top = name.split(".")[0]
                 if top in sys.stdlib_module_names or top == "callgate":
                     continue
-                for dist in dists.get(top, [top]):
+                for dist in _owners(name, dists.get(top, [top])):
                     found.setdefault(dist.lower().replace("_", "-"), set()).add(rel)
     return found
+
+
+def _owners(name: str, candidates: list[str]) -> list[str]:
+    """The distributions that provide module ``name``. A namespace package (``livekit``) is shared
+    by several: the one whose files hold the dotted path owns the import."""
+    if len(candidates) < 2:
+        return candidates
+    parts = name.split(".")
+    for depth in range(len(parts), 1, -1):
+        prefix = "/".join(parts[:depth])
+        owners = [
+            d
+            for d in candidates
+            if any(str(f).startswith((prefix + "/", prefix + ".py")) for f in md.files(d) or [])
+        ]
+        if owners:
+            return owners
+    return candidates
 
 
 def test_every_import_is_declared_and_every_declaration_imported() -> None:
