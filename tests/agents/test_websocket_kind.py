@@ -23,6 +23,7 @@ from callgate.agents.websocket.kind import WEBSOCKET, WebSocketAgent
 from callgate.errors import UsageError
 from callgate.speech.audio import Audio
 from callgate.traces.recorder import CallRecorder
+from support.banking_run import run_scored
 
 AGENT = Path(__file__).with_name("ws_reference_agent.py")
 FREEZE = "freeze-debit-simple"
@@ -61,28 +62,8 @@ def variant_file(tmp_path: Path, url: str, name: str) -> Path:
 
 
 def run_banking(tmp_path: Path, variant: Path) -> tuple[Any, Any]:
-    from callgate.execution.runner import RunRequest, execute, plan
-    from callgate.execution.scoring import score_run
-    from callgate.scenarios import load_suite
-    from callgate.store.db import Store
-    from callgate.variants import load_variants
-
-    suite = load_suite("banking")
-    request = RunRequest(
-        suite,
-        load_variants([str(variant)], suite),
-        scenarios=[FREEZE],
-        cohort=["voice=us-joe", "noise=clean", "channel=phone"],
-    )
-    p = plan(request)
-    store = Store.open(tmp_path / "store")
-    outcome = execute(store, p, executor="inline")
-    assert not outcome.failed, outcome.failed
-    spec = [{"name": n} for n in ("ASRAccuracy", "TaskCompletion", "ToolSelectionAccuracy")]
-    spec.append({"name": "Timing"})
-    assert not score_run(store, p.run_id, spec, executor="inline").failed
-    (trace,) = list(store.calls(p.run_id))
-    (scores,) = store.scores(p.run_id).values()
+    evaluators = ["ASRAccuracy", "TaskCompletion", "ToolSelectionAccuracy", "Timing"]
+    ((trace, scores),) = run_scored(tmp_path / "store", variant, [FREEZE], evaluators)
     return trace, scores
 
 

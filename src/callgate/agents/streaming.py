@@ -27,8 +27,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from callgate.agents.env import CallEnv
-from callgate.agents.policy import JSON, ToolBackend, ToolResult, ToolSchema
+from callgate.agents.policy import JSON, TOOLSETS, ToolBackend, ToolResult, ToolSchema
 from callgate.agents.voice import CallSetup, Reply
+from callgate.registry import build_part
 from callgate.speech.audio import SAMPLE_RATE, Audio, concat, speech_extent
 from callgate.traces.model import AgentTurnTrace, ASRTrace, PolicyTrace, ToolCallTrace
 from callgate.traces.recorder import CallRecorder
@@ -434,9 +435,14 @@ def _joined(chunks: list[Audio]) -> Audio:
 
 
 def open_tools(ref: ToolsRef, setup: CallSetup) -> ToolBackend:
-    from callgate.agents.policy import TOOLSETS
-
     return TOOLSETS.create(ref.toolset, initial_state=setup.initial_state, **ref.params)
+
+
+def check_tools(ref: ToolsRef) -> None:
+    """A streaming kind's preflight of its tool backend: the tool set exists and takes its
+    params, so a bad name fails in one line before any call runs."""
+    TOOLSETS.require(ref.toolset, "tools.toolset")
+    build_part(TOOLSETS.create, ref.toolset, {"initial_state": {}, **ref.params}, "tools.params")
 
 
 def _r(x: float | None) -> float | None:

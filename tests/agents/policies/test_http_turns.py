@@ -73,8 +73,8 @@ def test_a_failed_call_whose_service_is_gone_is_not_attributed() -> None:
     from callgate.inspection.attribution import attribute
     from callgate.scenarios.model import Scenario
     from callgate.store.records import CallScores
-    from callgate.traces.model import CallTrace
     from callgate.variants.model import Variant
+    from factories import call
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -85,11 +85,7 @@ def test_a_failed_call_whose_service_is_gone_is_not_attributed() -> None:
     scenario = Scenario.model_validate(
         {"id": "s", "call_type": "c", "caller": {"goal": "g", "turns": ["hello"]}}
     )
-    call = CallTrace(
-        call_id="c", run_id="r", suite="s", scenario_id="s", variant="v", seed=0, cohort_id="x",
-        cohort={},
-    )  # fmt: skip
     scores = CallScores(metrics={"task_completion": 0.0}, reasons={}, details={}, turns=[])
-    result = attribute(call, scores, scenario, variant, [])
+    result = attribute(call(), scores, scenario, variant, [])
     assert result.cause is None
     assert result.reason.startswith("not attributed: the replay could not reach the agent")

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from callgate.scenarios.load import resolve_suite_path
+from support.banking_run import run_scored
 from support.http_double import serve
 
 pytestmark = pytest.mark.slow
@@ -97,27 +98,8 @@ def llm_variant(tmp_path: Path, name: str, base_url: str, **params: Any) -> Path
 
 
 def run(store_root: Path, variant: Path) -> tuple[Any, Any]:
-    from callgate.execution.runner import RunRequest, execute, plan
-    from callgate.execution.scoring import score_run
-    from callgate.scenarios import load_suite
-    from callgate.store.db import Store
-    from callgate.variants import load_variants
-
-    suite = load_suite("banking")
-    request = RunRequest(
-        suite,
-        load_variants([str(variant)], suite),
-        scenarios=[FREEZE],
-        cohort=["voice=us-joe", "noise=clean", "channel=phone"],
-    )
-    p = plan(request)
-    store = Store.open(store_root)
-    outcome = execute(store, p, executor="inline")
-    assert not outcome.failed, outcome.failed
-    spec = [{"name": "TaskCompletion"}, {"name": "ToolSelectionAccuracy"}, {"name": "Cost"}]
-    assert not score_run(store, p.run_id, spec, executor="inline").failed
-    (trace,) = list(store.calls(p.run_id))
-    (scores,) = store.scores(p.run_id).values()
+    evaluators = ["TaskCompletion", "ToolSelectionAccuracy", "Cost"]
+    ((trace, scores),) = run_scored(store_root, variant, [FREEZE], evaluators)
     return trace, scores
 
 

@@ -7,14 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from callgate.agents.env import CallEnv
-from callgate.agents.policy import TOOLSETS
-from callgate.agents.streaming import StreamingCall, open_tools
+from callgate.agents.streaming import StreamingCall, check_tools, open_tools
 from callgate.agents.voice import AgentCall, AgentKind, CallSetup
 from callgate.agents.websocket.adapter import WebSocketAdapter
 from callgate.agents.websocket.config import WebSocketConfig
 from callgate.agents.websocket.protocol import PROTOCOL
 from callgate.errors import UsageError
-from callgate.registry import build_part
 from callgate.traces.recorder import CallRecorder
 
 
@@ -47,9 +45,7 @@ def _check(config: WebSocketConfig, models_dir: Path | None) -> None:
             "pip install 'callgate[websocket]'",
             field="kind",
         ) from None
-    TOOLSETS.require(config.tools.toolset, "tools.toolset")
-    params = {"initial_state": {}, **config.tools.params}
-    build_part(TOOLSETS.create, config.tools.toolset, params, "tools.params")
+    check_tools(config.tools)
 
 
 WEBSOCKET = AgentKind(
