@@ -135,7 +135,7 @@ class _Owner:
 
 def test_a_reply_plays_out_as_caller_audio_is_pushed_and_stops_where_it_is_cut() -> None:
     pytest.importorskip("livekit.agents")
-    from callgate.agents.livekit.adapter import _AgentSpeaker
+    from callgate.agents.livekit.line import AgentSpeaker
     from callgate.agents.livekit.services import to_frame
 
     owner = _Owner()
@@ -145,7 +145,7 @@ def test_a_reply_plays_out_as_caller_audio_is_pushed_and_stops_where_it_is_cut()
         finished.append((ev.playback_position, ev.interrupted))
 
     async def play() -> None:
-        speaker = _AgentSpeaker(owner)  # type: ignore[arg-type]
+        speaker = AgentSpeaker(owner)  # type: ignore[arg-type]
         speaker.on("playback_finished", on_finished)
         owner.lead = 0.2  # the agent computed 0.2 s in the frame that made the reply
         for _ in range(2):

@@ -3,6 +3,8 @@ no LiveKit server, heard through callgate's simulated caller on the virtual cloc
 
 Loaded only through the ``callgate.agents`` entry point ``livekit`` (extra ``callgate[livekit]``):
 nothing outside this package imports LiveKit. :mod:`.kind` registers the kind, :mod:`.config` is
-its ``agent:`` block, :mod:`.adapter` runs the session frame by frame, and :mod:`.services` is what
-the user's factory is given (callgate's tools, offline STT and TTS, hanging up).
+its ``agent:`` block, :mod:`.adapter` runs the session frame by frame on the call's own event loop
+(:mod:`.loop`, which says when a push is done) over callgate's line (:mod:`.line`: the caller's
+audio in, the agent's audio and words out), and :mod:`.services` is what the user's factory is
+given (callgate's tools, offline STT and TTS, hanging up).
 """

@@ -12,13 +12,10 @@ connects, and overrides only the options that are wall-clock waits
 (:func:`~callgate.agents.livekit.config.session_options`).
 
 How a frame is handled. The session runs on an event loop private to the call, which runs only
-while callgate pushes a frame: time stands still in between, as the caller's audio does. A push
-hands the frame to the session and runs the loop until the session is quiet: no callback ready and
-no timer due within :data:`HORIZON_S`, so that only more audio could wake it. Thread work (the
-VAD's inference) runs inline, so nothing computes unseen. A session left "thinking" with nothing to
-run (an LLM over the network) is waited for up to :data:`IO_GRACE_S`, once per spell of thinking
-and never while the caller talks. A push that keeps the session busy longer than the variant's
-``response_timeout_s`` (wall seconds) fails the call, naming what was running.
+while callgate pushes a frame: a push hands the frame to the session's audio input and runs the
+loop until the session is quiet (:mod:`~callgate.agents.livekit.loop` says when that is, and when
+a busy session fails the call). The session hears the caller and speaks through
+:mod:`~callgate.agents.livekit.line`.
 
 Times come from callgate's driver: the adapter reports what it observes as it happens and the
 driver stamps it. The agent's audio "plays" in audio time: a reply finishes playing once as much
@@ -29,16 +26,11 @@ reports how much had played.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import inspect
-import math
-import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from livekit import rtc
 from livekit.agents import Agent, AgentSession, llm
-from livekit.agents.voice import io
 from livekit.agents.voice.events import (
     AgentStateChangedEvent,
     CloseEvent,
@@ -48,13 +40,12 @@ from livekit.agents.voice.events import (
 
 from callgate.agents.env import CallEnv
 from callgate.agents.livekit.config import session_options
-from callgate.agents.livekit.services import CallServices, to_audio, to_frame
+from callgate.agents.livekit.line import AgentSpeaker, AgentText, CallerAudio
+from callgate.agents.livekit.loop import Settler, new_loop, shut
+from callgate.agents.livekit.services import CallServices, to_frame
 from callgate.agents.streaming import AgentLink, CallTools
 from callgate.agents.voice import AgentFailure
 from callgate.speech.audio import SAMPLE_RATE, Audio
-
-HORIZON_S = 0.1  # a timer due this soon is part of the work in progress (LiveKit's short hops)
-IO_GRACE_S = 1.0  # how long a "thinking" session with nothing to run is waited for
 
 
 class LiveKitAdapter:
@@ -79,12 +70,12 @@ class LiveKitAdapter:
         self._agent: Agent | None = None
         self._session: AgentSession[Any] | None = None
         self._link: AgentLink | None = None  # None once the call is over: nothing more is reported
-        self._caller = _CallerAudio()
-        self._speaker = _AgentSpeaker(self)
-        self._text = _AgentText()
+        self._caller = CallerAudio()
+        self._speaker = AgentSpeaker(self)
+        self._text = AgentText()
+        self._settler = Settler(timeout_s)
         self._audio_ended = False  # the agent's audio ended; reported once the push settles
         self._ended = False
-        self._io_waited = False  # this spell of thinking has had its wait for I/O
         self._failure: str | None = None
 
     # -- StreamAdapter ---------------------------------------------------------------------------
@@ -93,7 +84,7 @@ class LiveKitAdapter:
         """Build the agent and its session before the call connects (a deployed agent's process
         is up before the phone rings): its models load here, off the call's clock. A failure is
         the call's, raised when it connects."""
-        self._loop = _new_loop()
+        self._loop = new_loop()
         try:
             self._run(self._build(tools), "building the agent")
         except AgentFailure as exc:
@@ -116,7 +107,7 @@ class LiveKitAdapter:
         try:
             loop.run_until_complete(self._stop())
         finally:
-            _shut(loop, self.timeout_s)
+            shut(loop, self.timeout_s)
 
     # -- what the session reports ----------------------------------------------------------------
 
@@ -238,199 +229,13 @@ class LiveKitAdapter:
             raise AgentFailure(self._failure)
 
     async def _settle(self, what: str) -> None:
-        loop = asyncio.get_running_loop()
-        started = time.perf_counter()
-        idle_since: float | None = None
-        may_wait = False
-        while self._failure is None:
-            await asyncio.sleep(0)  # every callback now ready runs before this returns
-            now = time.perf_counter()
-            if now - started > self.timeout_s:
-                raise AgentFailure(self._hung(what))
-            wake = _next_wake(loop)
-            if wake <= HORIZON_S:
-                idle_since = None
-                if wake > 0:
-                    await asyncio.sleep(wake)
-                continue
-            if idle_since is None:
-                idle_since, may_wait = now, self._may_await_io()
-            if not may_wait or now - idle_since >= IO_GRACE_S:
-                break
-            await asyncio.sleep(0.01)  # a step waiting on outside input (I/O): let it arrive
+        await self._settler.settle(self._session, what, lambda: self._failure is not None)
         if self._link is not None:
             self._text.report(self)
         self._end_reply()
 
-    def _may_await_io(self) -> bool:
-        """Whether an idle loop may still be waiting for a reply (an LLM over the network): the
-        agent is thinking and the caller is not talking (a reply may wait for the caller to stop,
-        which only more audio brings). Waited for once per spell of thinking."""
-        s = self._session
-        if s is None or s.agent_state != "thinking" or s.user_state == "speaking":
-            return False
-        if self._io_waited:
-            return False
-        self._io_waited = True
-        return True
-
     def _on_agent_state(self, ev: AgentStateChangedEvent) -> None:
-        self._io_waited = False
-
-    def _hung(self, what: str) -> str:
-        s = self._session
-        states = f"agent {s.agent_state}, user {s.user_state}" if s is not None else "no session"
-        names = sorted(
-            {t.get_name() for t in asyncio.all_tasks() if not t.get_name().startswith("Task-")}
-        )
-        running = ", ".join(names[:8]) or "unnamed tasks"
-        return (
-            f"the LiveKit session was still busy {self.timeout_s:g} s (wall) after {what} "
-            f"({states}; running: {running})"
-        )
-
-
-class _CallerAudio(io.AudioInput):
-    """The caller's side of the line: frames as callgate pushes them."""
-
-    def __init__(self) -> None:
-        super().__init__(label="callgate-caller")
-        self._frames: asyncio.Queue[rtc.AudioFrame | None] = asyncio.Queue()
-
-    def feed(self, frame: rtc.AudioFrame) -> None:
-        self._frames.put_nowait(frame)
-
-    def end(self) -> None:
-        self._frames.put_nowait(None)
-
-    async def __anext__(self) -> rtc.AudioFrame:
-        frame = await self._frames.get()
-        if frame is None:
-            raise StopAsyncIteration
-        return frame
-
-
-class _Segment:
-    def __init__(self, lead: float) -> None:
-        self.lead = lead  # line time before it plays: the compute that led to it
-        self.duration = 0.0  # captured so far
-        self.played = 0.0
-        self.flushed = False
-        self.started = False
-
-
-class _AgentSpeaker(io.AudioOutput):
-    """The agent's side of the line. Audio is passed on as it is captured; it plays in audio time,
-    from where the driver's clock puts its first byte: each pushed frame plays that much of it,
-    and LiveKit hears ``playback_finished`` when all of it has played, or where it was cut."""
-
-    def __init__(self, owner: LiveKitAdapter) -> None:
-        super().__init__(
-            label="callgate-agent",
-            capabilities=io.AudioOutputCapabilities(pause=False),
-            sample_rate=SAMPLE_RATE,
-        )
-        self._owner = owner
-        self._queue: list[_Segment] = []
-        self._capturing = False
-        self._dropping = False  # the segment being captured was cut: the rest is never played
-
-    async def capture_frame(self, frame: rtc.AudioFrame) -> None:
-        await super().capture_frame(frame)
-        first = not self._capturing
-        if first:
-            self._capturing, self._dropping = True, False
-            # Queued behind another reply, it plays when that one ends, whatever it cost.
-            self._queue.append(_Segment(0.0 if self._queue else self._owner.computed()))
-        if self._dropping:
-            return
-        segment = self._queue[-1]
-        segment.duration += frame.duration
-        self._start(segment)
-        self._owner.agent_audio(to_audio(frame), first)
-
-    def flush(self) -> None:
-        super().flush()
-        if not self._capturing:
-            return
-        self._capturing = False
-        if self._dropping:
-            self._dropping = False
-            return
-        self._queue[-1].flushed = True
-        self._owner.audio_ended()
-        self.advance(0.0)  # an empty segment has already played
-
-    def clear_buffer(self) -> None:
-        if not self._queue:
-            return
-        head, rest = self._queue[0], self._queue[1:]
-        self._queue = []
-        self._dropping = self._capturing
-        self.on_playback_finished(playback_position=head.played, interrupted=True)
-        for _ in rest:
-            self.on_playback_finished(playback_position=0.0, interrupted=True)
-        self._owner.interrupted()
-
-    def advance(self, seconds: float) -> None:
-        """``seconds`` of the line's time pass: play that much of what is queued."""
-        while self._queue:
-            head = self._queue[0]
-            self._start(head)
-            wait = min(seconds, head.lead)
-            head.lead, seconds = head.lead - wait, seconds - wait
-            if head.lead > 0:
-                return
-            step = min(seconds, head.duration - head.played)
-            head.played += step
-            seconds -= step
-            if not head.flushed or head.played < head.duration - 1e-9:
-                return
-            self._queue.pop(0)
-            self.on_playback_finished(playback_position=head.duration, interrupted=False)
-
-    def finish_all(self) -> None:
-        for segment in self._queue:
-            segment.flushed = True
-        self.advance(math.inf)
-
-    def _start(self, segment: _Segment) -> None:
-        if not segment.started and self._queue and segment is self._queue[0]:
-            segment.started = True
-            self.on_playback_started(created_at=time.time())
-
-
-class _AgentText(io.TextOutput):
-    """The agent's words as LiveKit forwards them; a reply's text is reported whole."""
-
-    def __init__(self) -> None:
-        super().__init__(label="callgate-text", next_in_chain=None)
-        self._parts: list[str] = []
-        self._done: list[str] = []
-        self._open = False  # a reply's text is arriving
-        self._dropping = False
-
-    async def capture_text(self, text: str) -> None:
-        self._open = True
-        if not self._dropping:
-            self._parts.append(text)
-
-    def flush(self) -> None:
-        if not self._dropping and self._parts:
-            self._done.append("".join(self._parts))
-        self._parts, self._open, self._dropping = [], False, False
-
-    def report(self, owner: LiveKitAdapter) -> None:
-        done, self._done = self._done, []
-        for text in done:
-            owner.reply_text(text)
-
-    def cut(self, owner: LiveKitAdapter) -> None:
-        """The reply was interrupted: what was generated so far is its text."""
-        was_open = self._open
-        self.flush()
-        self.report(owner)
-        self._open = self._dropping = was_open
+        self._settler.agent_state_changed()
 
 
 def _failed(doing: str, exc: Exception) -> str:
@@ -450,49 +255,3 @@ def _unpack(made: Any, name: str) -> tuple[Agent, dict[str, Any]]:
     raise AgentFailure(
         f"{name} returned {type(made).__name__}: expected an Agent or (Agent, AgentSession kwargs)"
     )
-
-
-class _Inline(concurrent.futures.ThreadPoolExecutor):
-    """Runs submitted work at once, on the loop's thread: the session never waits on a thread,
-    so when its loop has nothing ready, nothing is computing."""
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-        done: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        try:
-            done.set_result(fn(*args, **kwargs))
-        except BaseException as exc:
-            done.set_exception(exc)
-        return done
-
-
-def _new_loop() -> asyncio.AbstractEventLoop:
-    # A plain selector loop, whatever policy the process set: _next_wake reads its queues.
-    loop = asyncio.SelectorEventLoop()
-    loop.set_default_executor(_Inline(max_workers=1))
-    if not (hasattr(loop, "_ready") and hasattr(loop, "_scheduled")):
-        loop.close()
-        raise AgentFailure("this Python's event loop cannot tell when it is idle")
-    return loop
-
-
-def _next_wake(loop: asyncio.AbstractEventLoop) -> float:
-    """Seconds until the loop has work of its own: 0 with callbacks ready, the wait for its
-    nearest timer, or infinity when only outside input (audio, I/O) can wake it."""
-    # No public API says whether a loop is idle; CPython's loop keeps these two queues.
-    if getattr(loop, "_ready", None):
-        return 0.0
-    timers = [h.when() for h in getattr(loop, "_scheduled", ()) if not h.cancelled()]
-    return max(0.0, min(timers) - loop.time()) if timers else math.inf
-
-
-def _shut(loop: asyncio.AbstractEventLoop, timeout_s: float) -> None:
-    """Cancel what the session left running and close the loop."""
-    try:
-        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-        for task in pending:
-            task.cancel()
-        if pending:
-            loop.run_until_complete(asyncio.wait(pending, timeout=timeout_s))
-        loop.run_until_complete(loop.shutdown_asyncgens())
-    finally:
-        loop.close()
