@@ -20,6 +20,7 @@ sample.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -29,6 +30,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from callgate.agents.env import CallEnv
 from callgate.agents.policy import JSON, TOOLSETS, ToolBackend, ToolResult, ToolSchema
 from callgate.agents.voice import CallSetup, Reply
+from callgate.errors import UsageError
+from callgate.plugins import load_reference
 from callgate.registry import build_part
 from callgate.speech.audio import SAMPLE_RATE, Audio, concat, speech_extent
 from callgate.traces.model import AgentTurnTrace, ASRTrace, PolicyTrace, ToolCallTrace
@@ -447,3 +450,15 @@ def check_tools(ref: ToolsRef) -> None:
 
 def _r(x: float | None) -> float | None:
     return None if x is None else round(x, 6)
+
+
+def load_factory(ref: str, field: str) -> Callable[..., Any]:
+    """The user's factory a framework kind names (``module:function`` or ``file.py:function``);
+    a reference that does not resolve to a function is one error on ``field``."""
+    try:
+        factory = load_reference(ref)
+    except UsageError as exc:
+        raise UsageError(exc.message, field=field) from None
+    if not callable(factory):
+        raise UsageError(f"{ref} is a {type(factory).__name__}, not a function", field=field)
+    return factory

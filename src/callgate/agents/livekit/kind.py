@@ -14,12 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from callgate.agents.env import CallEnv
 from callgate.agents.livekit.config import LiveKitConfig
-from callgate.agents.policy import TOOLSETS, ToolBackend
-from callgate.agents.streaming import StreamingCall, open_tools
+from callgate.agents.policy import ToolBackend
+from callgate.agents.streaming import StreamingCall, check_tools, load_factory, open_tools
 from callgate.agents.voice import AgentCall, AgentKind, CallSetup
 from callgate.errors import UsageError
-from callgate.plugins import load_reference
-from callgate.registry import build_part
 from callgate.speech.engines import package_version
 from callgate.traces.model import CostItem
 from callgate.traces.recorder import CallRecorder
@@ -97,14 +95,7 @@ class _LiveKitCall(StreamingCall):
 
 
 def _factory(config: LiveKitConfig) -> Callable[..., Any]:
-    try:
-        factory = load_reference(config.agent)
-    except UsageError as exc:
-        raise UsageError(exc.message, field="agent") from None
-    if not callable(factory):
-        kind = type(factory).__name__
-        raise UsageError(f"{config.agent} is a {kind}, not a function", field="agent")
-    return factory
+    return load_factory(config.agent, "agent")
 
 
 def check(config: LiveKitConfig, models_dir: Path | None) -> None:
@@ -115,9 +106,7 @@ def check(config: LiveKitConfig, models_dir: Path | None) -> None:
             field="kind",
         )
     _factory(config)
-    TOOLSETS.require(config.tools.toolset, "tools.toolset")
-    tool_params = {"initial_state": {}, **config.tools.params}
-    build_part(TOOLSETS.create, config.tools.toolset, tool_params, "tools.params")
+    check_tools(config.tools)
 
 
 def _has(module: str) -> bool:
