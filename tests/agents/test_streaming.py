@@ -127,7 +127,7 @@ def test_caller_talking_over_a_reply_cuts_it_where_the_agent_stops(tmp_path: Pat
     assert second.turn.heard_start == pytest.approx(2.5, abs=0.011)
 
 
-def test_no_reply_within_the_timeout_returns_nothing(tmp_path: Path) -> None:
+def test_no_reply_to_the_callers_words_fails_the_call(tmp_path: Path) -> None:
     class Mute(Scripted):
         def open(self, link: AgentLink) -> None:
             self.link = link
@@ -138,8 +138,78 @@ def test_no_reply_within_the_timeout_returns_nothing(tmp_path: Path) -> None:
     call, _rec, _cards = driver(tmp_path, Mute())
     assert call.start(0.0) == []
     assert call.ready_at() == pytest.approx(1.0)  # greeting_wait_s of silence was streamed
-    assert call.hear(tone(0.5), 1.2) == []
-    assert call.ready_at() == pytest.approx(1.7 + 3.0, abs=0.021)
+    assert call.idle(1.0, 1.5) == []  # silence asks for nothing
+    with pytest.raises(AgentFailure, match="no reply within 3 s of the caller's words"):
+        call.hear(tone(0.5), 1.6)
+    assert call.ready_at() == pytest.approx(2.1 + 3.0, abs=0.021)
+
+
+class TwoPart(Scripted):
+    """Answers a request with "one moment" and then the answer, queued back to back, and stops
+    at once when the caller talks over it."""
+
+    def push(self, frame: Audio) -> None:
+        self.clock += frame.duration
+        loud = float(np.max(np.abs(frame.samples))) > 0.05
+        if loud:
+            if self.clock < self.talk_until:
+                self.link.interrupted()
+                self.talk_until = -1.0
+            self.speaking, self.silence = True, 0.0
+            return
+        self.silence += frame.duration
+        if self.speaking and self.silence >= 0.2 - 1e-9:
+            self.speaking = False
+            self.link.transcript("what is my balance")
+            for text in ("One moment.", "Your balance is 1200 dollars."):
+                self.link.reply_text(text)
+                self.link.agent_audio(tone(1.0))
+                self.link.agent_audio_end()
+            self.talk_until = self.clock + 2.0
+
+
+def test_talking_over_queued_replies_cuts_the_playing_one_and_drops_the_rest(
+    tmp_path: Path,
+) -> None:
+    call, rec, _cards = driver(tmp_path, TwoPart())
+    call.start(0.0)
+    first, second = call.hear(tone(1.0), 1.0)  # replies at 2.2-3.2 and 3.2-4.2
+    assert (first.turn.first_byte, second.turn.first_byte) == pytest.approx((2.2, 3.2))
+    call.hear(tone(0.5), 2.7)  # half-way through "One moment."
+    assert first.turn.interrupted and first.turn.playback_end == pytest.approx(2.72, abs=1e-6)
+    assert second.turn.discarded and second.turn.playback_end is None
+    kinds = [(e.kind, e.turn) for e in rec.events if e.kind in ("agent_cut", "reply_discarded")]
+    assert kinds == [("agent_cut", first.turn.index), ("reply_discarded", second.turn.index)]
+
+
+def test_words_after_a_pause_reach_the_agent_when_the_stream_does(tmp_path: Path) -> None:
+    call, _rec, _cards = driver(tmp_path, Scripted())
+    call.start(0.0)
+    paused = Audio(
+        np.concatenate([tone(0.6).samples, np.zeros(8000, np.float32), tone(0.6).samples])
+    )
+    early, late = call.hear(paused, 1.0)  # the agent answers the first part in the pause
+    assert early.turn.heard_start == pytest.approx(1.0, abs=0.011)
+    assert early.turn.heard_end == pytest.approx(1.6, abs=0.011)  # not the words still to come
+    assert late.turn.trigger == "utterance"
+    assert late.turn.heard_start == pytest.approx(2.1, abs=0.011)
+    assert early.turn.interrupted  # the caller went on while it answered
+
+
+def test_a_failure_keeps_what_the_agent_already_said(tmp_path: Path) -> None:
+    class DropsAfterAnswering(Scripted):
+        def push(self, frame: Audio) -> None:
+            super().push(frame)
+            if self.talk_until > 0:  # answered (and froze the card) in this very frame
+                raise AgentFailure("connection closed by the agent")
+
+    call, rec, _cards = driver(tmp_path, DropsAfterAnswering())
+    call.start(0.0)
+    with pytest.raises(AgentFailure) as failure:
+        call.hear(tone(1.0), 1.0)
+    (answer,) = failure.value.replies  # the simulator gets it with the failure
+    assert answer.turn.reply_text == "Your debit card is frozen."
+    assert [c.turn for c in rec.tool_calls] == [answer.turn.index]
 
 
 def test_an_agent_failure_propagates_and_the_adapter_is_closed(tmp_path: Path) -> None:

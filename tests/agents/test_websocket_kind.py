@@ -97,6 +97,11 @@ def test_a_disconnect_mid_call_is_a_stored_failed_call(tmp_path: Path) -> None:
         "the agent closed the connection mid-call (code 1011: reference agent dropped the call)"
     )
     assert any(e.kind == "agent_error" for e in trace.events)
+    # What the agent said and did before it dropped stays in the call, each under its turn.
+    assert {c.turn for c in trace.tool_calls} <= {t.index for t in trace.agent_turns}
+    assert {e.turn for e in trace.events if e.kind == "agent_first_byte"} <= {
+        t.index for t in trace.agent_turns
+    }
     assert scores.metrics["task_completion"] == 0.0
     assert scores.attribution is not None and scores.attribution.cause == "agent"
 

@@ -7,6 +7,8 @@ seeded latency, so timing metrics reflect the variant's settings while the run s
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,7 +29,14 @@ from callgate.agents.policy import (
     ToolResult,
     ToolSchema,
 )
-from callgate.agents.voice import AgentCall, AgentKind, CallSetup, Reply, TextSession
+from callgate.agents.voice import (
+    AgentCall,
+    AgentFailure,
+    AgentKind,
+    CallSetup,
+    Reply,
+    TextSession,
+)
 from callgate.speech.audio import Audio, speech_extent
 from callgate.speech.engines import get_asr, get_tts, get_vad
 from callgate.speech.protocols import ASRHints
@@ -139,14 +148,39 @@ class _PipelineCall:
         self.latency = latency
         self.pending: Reply | None = None  # the latest reply, which new speech may drop or cut
         self.replies: list[Reply] = []
+        self.handed = 0  # replies the simulator has been given
         self.ended = False
 
     # -- AgentCall ---------------------------------------------------------------------------
 
     def start(self, t: float) -> list[Reply]:
-        return [self._respond(PolicyInput("start"), t, trigger="start")]
+        with self._handing_over():
+            return self._handed([self._respond(PolicyInput("start"), t, trigger="start")])
 
     def hear(self, audio: Audio, start: float) -> list[Reply]:
+        with self._handing_over():
+            return self._handed(self._hear(audio, start))
+
+    def idle(self, since: float, until: float, max_replies: int = 10) -> list[Reply]:
+        with self._handing_over():
+            return self._handed(self._idle(since, until, max_replies))
+
+    @contextmanager
+    def _handing_over(self) -> Iterator[None]:
+        """A policy that fails the call (an LLM endpoint gone wrong) ends it, but the replies it
+        made first, and the turn it failed in, stay part of the call."""
+        try:
+            yield
+        except AgentFailure as exc:
+            exc.replies = [*exc.replies, *self.replies[self.handed :]]
+            self.handed = len(self.replies)
+            raise
+
+    def _handed(self, replies: list[Reply]) -> list[Reply]:
+        self.handed = len(self.replies)
+        return replies
+
+    def _hear(self, audio: Audio, start: float) -> list[Reply]:
         if self.ended:
             return []
         v = self.agent.config
@@ -187,7 +221,7 @@ class _PipelineCall:
             replies.append(reply)
         return replies
 
-    def idle(self, since: float, until: float, max_replies: int = 10) -> list[Reply]:
+    def _idle(self, since: float, until: float, max_replies: int) -> list[Reply]:
         replies: list[Reply] = []
         timeout = self.agent.config.turn.no_input_timeout_s
         t = since
@@ -279,8 +313,13 @@ class _PipelineCall:
         tools = _TimedTools(self, index, t0 + think)
         measured = dict(measured or {})
         t_policy = time.perf_counter()
-        with self.env.stopwatch.time("policy"):
-            out: PolicyReply = self.session.respond(inp, tools)
+        failure: AgentFailure | None = None
+        try:
+            with self.env.stopwatch.time("policy"):
+                out: PolicyReply = self.session.respond(inp, tools)
+        except AgentFailure as exc:
+            # The turn the policy failed in is kept (silent), so its tool calls have a turn.
+            out, failure = PolicyReply("", action="error"), exc
         measured["policy_s"] = time.perf_counter() - t_policy
         policy_end = tools.cursor
         self.rec.event(policy_end, "policy_end", index, action=out.action)
@@ -336,6 +375,8 @@ class _PipelineCall:
         reply = Reply(turn, audio)
         self.replies.append(reply)
         self.pending = reply
+        if failure is not None:
+            raise failure
         return reply
 
 
@@ -355,14 +396,15 @@ def _r(x: float | None) -> float | None:
 
 
 def text_session(
-    config: PipelineConfig, initial_state: dict[str, Any], models_dir: Path | None
+    config: PipelineConfig, initial_state: dict[str, Any], models_dir: Path | None, seed: int = 0
 ) -> TextSession:
     """The same policy and tools without the audio path, for the oracle replay."""
     policy = POLICIES.create(config.policy.name, **policy_params(config, models_dir))
     tools = TOOLSETS.create(
         config.tools.toolset, initial_state=initial_state, **config.tools.params
     )
-    return TextSession(policy.start(), tools)
+    session = policy.start_seeded(seed) if isinstance(policy, SeedsCalls) else policy.start()
+    return TextSession(session, tools)
 
 
 def _check(config: PipelineConfig, models_dir: Path | None) -> None:

@@ -20,7 +20,8 @@ sample.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -29,11 +30,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from callgate.agents.env import CallEnv
 from callgate.agents.policy import JSON, TOOLSETS, ToolBackend, ToolResult, ToolSchema
-from callgate.agents.voice import CallSetup, Reply
+from callgate.agents.voice import AgentFailure, CallSetup, Reply
 from callgate.errors import UsageError
 from callgate.plugins import load_reference
 from callgate.registry import build_part
-from callgate.speech.audio import SAMPLE_RATE, Audio, concat, speech_extent
+from callgate.speech.audio import SAMPLE_RATE, Audio, concat, speech_extent, speech_spans
 from callgate.traces.model import AgentTurnTrace, ASRTrace, PolicyTrace, ToolCallTrace
 from callgate.traces.recorder import CallRecorder
 
@@ -150,9 +151,12 @@ class StreamingCall:
         self._base: float | None = None  # set while a frame is pushed
         self._t0 = 0.0
         self._spans: list[tuple[float, float]] = []  # caller speech since the last reply began
+        self._arriving: list[tuple[float, float]] = []  # caller speech not yet streamed
         self._forming: _Forming | None = None
         self._done: list[Reply] = []  # finished, not yet handed to the simulator
-        self._playing: Reply | None = None  # the reply whose audio is (or was last) playing
+        self._audible: list[Reply] = []  # replies with audio, not discarded: the playout queue
+        self._started = 0  # replies started so far (first audio, or finished without audio)
+        self._answer_after = 0  # a reply is an answer once _started passes this
         self._ended = False
         self._opened = False
 
@@ -194,6 +198,7 @@ class StreamingCall:
         if f.first_byte is None:
             # Audio queues behind whatever the agent is still playing, as on a real line.
             f.first_byte = max(self.now(), self._playback_end())
+            self._started += 1
             self.rec.event(f.first_byte, "agent_first_byte", f.index)
         f.audio.append(audio)  # resampled as one stream when the reply ends: no seams
 
@@ -202,24 +207,24 @@ class StreamingCall:
             self._finish_forming()
 
     def interrupted(self) -> None:
-        """The agent stopped talking because the caller spoke: the rest of its audio is not
-        played."""
+        """The agent stopped talking because the caller spoke: the reply playing now is cut, and
+        every reply queued behind it is never played."""
         if self._forming is not None and self._forming.audio:
             self._finish_forming()
-        reply, t = self._playing, self.now()
-        if reply is None:
-            return
-        turn = reply.turn
-        first_byte, playback_end = turn.first_byte, turn.playback_end
-        if first_byte is None or playback_end is None:
-            return
-        if t < first_byte:
-            turn.discarded, turn.playback_end = True, None
-            self.rec.event(t, "reply_discarded", turn.index)
-        elif t < playback_end:
-            turn.interrupted, turn.playback_end = True, round(t, 6)
-            self.rec.event(t, "barge_in", turn.index)
-            self.rec.event(t, "agent_cut", turn.index)
+        t = self.now()
+        for reply in list(self._audible):
+            turn = reply.turn
+            first_byte, playback_end = turn.first_byte, turn.playback_end
+            if first_byte is None or playback_end is None:
+                continue
+            if t < first_byte:
+                turn.discarded, turn.playback_end = True, None
+                self._audible.remove(reply)
+                self.rec.event(t, "reply_discarded", turn.index)
+            elif t < playback_end:
+                turn.interrupted, turn.playback_end = True, round(t, 6)
+                self.rec.event(t, "barge_in", turn.index)
+                self.rec.event(t, "agent_cut", turn.index)
 
     def end_call(self, transferred: bool = False) -> None:
         f = self._form() if self._forming is not None or not self._done else None
@@ -260,34 +265,37 @@ class StreamingCall:
     # -- AgentCall ------------------------------------------------------------------------------
 
     def start(self, t: float) -> list[Reply]:
-        self._open()
-        self._stream_silence(t + self.settings.greeting_wait_s, stop_after=0)
+        with self._handing_over():
+            self._answer_after = self._started
+            self._open()
+            self._stream_silence(t + self.settings.greeting_wait_s, until_answer=True)
         return self._collect()
 
     def hear(self, audio: Audio, start: float) -> list[Reply]:
         if self._ended:
             return []
-        self._stream_silence(start)
-        a, b = speech_extent(audio)
-        if b > a:
-            span = (start + a, start + b)
-            if self._forming is not None and self._forming.audio:
-                self._finish_forming()  # new speech: the agent's reply so far is one turn
-            if self._forming is not None:
-                self._forming.spans.append(span)  # heard, not answered yet: the same turn
-            else:
-                self._spans.append(span)
-        answered = len(self._done)  # replies before these words do not answer them
-        self._stream(audio.resample(SAMPLE_RATE))
-        if not self._ended:
-            heard_end = start + audio.duration
-            self._stream_silence(heard_end + self.settings.reply_timeout_s, stop_after=answered)
+        with self._handing_over():
+            self._stream_silence(start)
+            # Each stretch of speech reaches the agent when the stream does, not before: a reply
+            # to the words before a pause answers only those.
+            self._arriving = [(start + a, start + b) for a, b in speech_spans(audio)]
+            self._answer_after = self._started
+            self._stream(audio.resample(SAMPLE_RATE))
+            if self._ended:
+                return self._collect()
+            words_end = start + audio.duration
+            self._stream_silence(words_end + self.settings.reply_timeout_s, until_answer=True)
+            if self._spans_unanswered():
+                timeout = self.settings.reply_timeout_s
+                raise AgentFailure(f"no reply within {timeout:g} s of the caller's words")
         return self._collect()
 
     def idle(self, since: float, until: float, max_replies: int = 10) -> list[Reply]:
         if self._ended:
             return []
-        self._stream_silence(until, stop_after=0)
+        with self._handing_over():
+            self._answer_after = self._started
+            self._stream_silence(until, until_answer=True)
         return self._collect()
 
     def finish(self) -> dict[str, Any]:
@@ -313,22 +321,36 @@ class StreamingCall:
                 self._busy = max(self._busy, self.now())
                 self._base = None
 
-    def _stream_silence(self, until: float, *, stop_after: int | None = None) -> None:
+    @contextmanager
+    def _handing_over(self) -> Iterator[None]:
+        """An agent failure ends the call, but what the agent already said and did is part of it:
+        the replies finished so far travel with the failure."""
+        try:
+            yield
+        except AgentFailure as exc:
+            if self._forming is not None:
+                self._finish_forming()
+            exc.replies = [*exc.replies, *self._collect()]
+            raise
+
+    def _stream_silence(self, until: float, *, until_answer: bool = False) -> None:
         gap = until - self.pos
         if gap > 1e-9:
-            self._stream(Audio.silence(gap), stop_after=stop_after)
+            self._stream(Audio.silence(gap), until_answer=until_answer)
 
-    def _stream(self, audio: Audio, *, stop_after: int | None = None) -> None:
-        """Push ``audio`` frame by frame; with ``stop_after``, stop once a reply beyond the first
-        ``stop_after`` uncollected ones has started."""
+    def _stream(self, audio: Audio, *, until_answer: bool = False) -> None:
+        """Push ``audio`` frame by frame; with ``until_answer``, stop once a reply has started
+        since the caller's latest words reached the agent (or since streaming began)."""
         samples = audio.samples
         hop = max(1, round(self.frame_s * SAMPLE_RATE))
         for i in range(0, len(samples), hop):
-            if self._ended or (stop_after is not None and self._reply_started(stop_after)):
+            if self._ended or (until_answer and self._started > self._answer_after):
                 return
             self._push(Audio(samples[i : i + hop]))
 
     def _push(self, frame: Audio) -> None:
+        while self._arriving and self._arriving[0][0] < self.pos + frame.duration:
+            self._arrive(self._arriving.pop(0))
         self._base = max(self._busy, self.pos + frame.duration)
         self._t0 = time.perf_counter()
         try:
@@ -338,9 +360,20 @@ class StreamingCall:
             self._busy = max(self._busy, self.now())
             self._base = None
 
-    def _reply_started(self, replies_before: int) -> bool:
-        forming = self._forming is not None and self._forming.first_byte is not None
-        return forming or len(self._done) > replies_before
+    def _arrive(self, span: tuple[float, float]) -> None:
+        """Caller speech reaches the agent: a reply under way is over, and the words wait for
+        the agent's next reply (or join the turn it is forming, if it has not spoken yet)."""
+        if self._forming is not None and self._forming.audio:
+            self._finish_forming()
+        if self._forming is not None:
+            self._forming.spans.append(span)
+        else:
+            self._spans.append(span)
+        self._answer_after = self._started
+
+    def _spans_unanswered(self) -> bool:
+        heard = self._spans or (self._forming.spans if self._forming is not None else [])
+        return bool(heard) and self._started <= self._answer_after
 
     # -- turns ------------------------------------------------------------------------------------
 
@@ -357,10 +390,8 @@ class StreamingCall:
         return self._forming
 
     def _playback_end(self) -> float:
-        reply = self._playing
-        if reply is None or reply.turn.playback_end is None:
-            return 0.0
-        return reply.turn.playback_end
+        ends = [r.turn.playback_end for r in self._audible if r.turn.playback_end is not None]
+        return max(ends, default=0.0)
 
     def _finish_forming(self) -> None:
         f, self._forming = self._forming, None
@@ -417,7 +448,9 @@ class StreamingCall:
         reply = Reply(turn, audio)
         self._done.append(reply)
         if audio is not None:
-            self._playing = reply
+            self._audible.append(reply)
+        else:
+            self._started += 1  # a reply without audio (text, a hang-up) still answers
 
     def _collect(self) -> list[Reply]:
         if self._forming is not None and (

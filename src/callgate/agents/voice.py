@@ -38,6 +38,9 @@ class AgentFailure(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+        # What the agent said before it failed, not yet handed to the simulator: still part of
+        # the call (its turns, and the tool calls they made).
+        self.replies: list[Reply] = []
 
 
 class AgentUnavailable(Exception):
@@ -136,8 +139,9 @@ class AgentKind:
     config_model: type[BaseModel]
     create: Callable[[Any, CallEnv], VoiceAgent]
     # Capability: replay a call as text with perfect hearing (oracle attribution). Called as
-    # text_session(config, initial_state, models_dir); None: the kind is "not attributable".
-    text_session: Callable[[Any, dict[str, Any], Path | None], TextSession] | None = None
+    # text_session(config, initial_state, models_dir, seed) with the call's seed (a sampled
+    # policy samples as in the call); None: the kind is "not attributable".
+    text_session: Callable[[Any, dict[str, Any], Path | None, int], TextSession] | None = None
     # Checks what a run needs before it writes anything; called as check(config, models_dir) and
     # raises a UsageError whose field is a path inside the agent block.
     check: Callable[[Any, Path | None], None] | None = None

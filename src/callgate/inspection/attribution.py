@@ -67,7 +67,9 @@ def attribute(
             replayable=False,
         )
     try:
-        oracle = replay(scenario, variant, call.initial_state, suite_reactions, models_dir)
+        oracle = replay(
+            scenario, variant, call.initial_state, suite_reactions, models_dir, call.seed
+        )
     except AgentUnavailable as exc:
         # The replay needs the agent's policy service (an LLM endpoint, a turn service).
         return Attribution(None, f"not attributed: the replay could not reach the agent ({exc})")

@@ -90,7 +90,7 @@ def simulation_hash(suite: Suite) -> str:
     data = suite.model_dump(mode="json", exclude={"variants"})
     data["evaluation"] = {"lexicon": data["evaluation"]["lexicon"]}
     # A re-recorded caller turn is new audio under the same path: its content decides the calls.
-    data["recordings"] = {p: _file_hash(p) for p in sorted(_recordings(data["scenarios"]))}
+    data["recordings"] = {p: _file_hash(p) for p in sorted(_recordings(data))}
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 

@@ -124,12 +124,22 @@ class _CallLoop:
             self._converse()
         except AgentFailure as exc:
             # A failed call is a result, not a crash: it is stored, scored and counted.
+            self._take(exc.replies)
             self.ended_by, self.error = "error", exc.reason
             self.rec.event(self._now(), "agent_error", reason=exc.reason)
+        except BaseException:
+            self._finish(quietly=True)  # close the agent's connection or session all the same
+            raise
+        self._finish()
+
+    def _finish(self, quietly: bool = False) -> None:
         try:
             self.final_state = self.agent.finish()
         except AgentFailure as exc:
             self.ended_by, self.error = "error", self.error or exc.reason
+        except Exception:
+            if not quietly:
+                raise
 
     def _now(self) -> float:
         """The latest instant anything happened on the call so far."""

@@ -60,12 +60,14 @@ def replay(
     initial_state: dict[str, Any],
     suite_reactions: list[Reaction],
     models_dir: Any = None,
+    seed: int = 0,
 ) -> OracleCall:
     out = OracleCall()
     kind = AGENTS.get(variant.agent.kind)
     if kind.text_session is None:
         raise ValueError(f"agent kind {variant.agent.kind!r} cannot replay a call as text")
-    text = kind.text_session(kind.configure(variant.agent.config()), initial_state, models_dir)
+    config = kind.configure(variant.agent.config())
+    text = kind.text_session(config, initial_state, models_dir, seed)
     session, backend = text.session, text.tools
     tools = _RecordingTools(backend, out)
     caller = ScriptedCaller(scenario.caller, suite_reactions)

@@ -102,15 +102,32 @@ def speech_extent(
     audio: Audio, floor_db: float = -45.0, below_peak_db: float = 35.0
 ) -> tuple[float, float]:
     """(start_s, end_s) of the audible part: 10 ms frames above an absolute and a relative floor."""
+    spans = speech_spans(audio, floor_db, below_peak_db, gap_s=float("inf"))
+    return spans[0] if spans else (0.0, 0.0)
+
+
+def speech_spans(
+    audio: Audio, floor_db: float = -45.0, below_peak_db: float = 35.0, gap_s: float = 0.3
+) -> list[tuple[float, float]]:
+    """The audible stretches, split where the audio stays below the floors for ``gap_s`` or more
+    (a pause inside an utterance), in seconds from the start of ``audio``."""
     sr = audio.sample_rate
     hop = max(1, sr // 100)
     n = len(audio.samples) // hop
     if n == 0:
-        return (0.0, 0.0)
+        return []
     frames = audio.samples[: n * hop].reshape(n, hop).astype(np.float64)
     db = 10.0 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
     threshold = max(floor_db, float(db.max()) - below_peak_db)
     loud = np.flatnonzero(db > threshold)
     if len(loud) == 0:
-        return (0.0, 0.0)
-    return (loud[0] * hop / sr, (loud[-1] + 1) * hop / sr)
+        return []
+    spans: list[tuple[float, float]] = []
+    first = prev = int(loud[0])
+    for i in loud[1:]:
+        if (i - prev - 1) * hop / sr >= gap_s:
+            spans.append((first * hop / sr, (prev + 1) * hop / sr))
+            first = int(i)
+        prev = int(i)
+    spans.append((first * hop / sr, (prev + 1) * hop / sr))
+    return spans

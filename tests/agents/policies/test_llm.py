@@ -48,8 +48,10 @@ def completion(content: str | None = None, calls: list[JSON] | None = None) -> J
 def freezing_model(body: dict[str, Any]) -> tuple[int, Any]:
     """Calls freeze_card for a freeze request, then confirms once it sees the tool's result."""
     last = body["messages"][-1]
-    if last["role"] == "tool":
+    if last["role"] == "tool" and json.loads(last["content"]).get("result"):
         return 200, completion("Your debit card is frozen.")
+    if last["role"] == "tool":  # after end_call
+        return 200, completion("Goodbye.")
     if "freeze" in last["content"]:
         return 200, completion(None, [tool_call("freeze_card", '{"card": "debit"}')])
     return 200, completion(None, [tool_call("end_call", "{}", "c2")])
@@ -83,7 +85,7 @@ def test_tool_calls_run_on_the_backend_and_tokens_are_priced(tmp_path: Path) -> 
         assert second["messages"][-1]["tool_call_id"] == "c1"
         assert json.loads(second["messages"][-1]["content"])["result"]["status"] == "frozen"
         bye = session.respond(PolicyInput("utterance", "no that's all"), tools)
-        assert bye.end_call and bye.action == "goodbye"
+        assert bye.end_call and bye.action == "goodbye" and bye.text == "Goodbye."
     costs = {c.kind: c for c in session.costs()}
     assert costs["llm_input"].quantity == 400 and costs["llm_output"].quantity == 40
     assert costs["llm_input"].amount == pytest.approx(400 * 2.0 / 1e6)

@@ -141,3 +141,21 @@ def test_a_malformed_tool_call_is_a_stored_failed_call(tmp_path: Path) -> None:
     assert trace.error is not None and "malformed tool call" in trace.error
     assert trace.tool_calls == []  # nothing ran on the bad arguments
     assert scores.metrics["task_completion"] == 0.0
+
+
+def test_a_model_failing_after_a_tool_call_keeps_the_call_it_made(tmp_path: Path) -> None:
+    def model(body: dict[str, Any]) -> tuple[int, Any]:
+        if body["messages"][-1]["role"] == "tool":
+            return 500, {"error": "the model crashed"}
+        call = {"id": "c1", "type": "function"}
+        call["function"] = {"name": "freeze_card", "arguments": '{"card": "debit"}'}  # type: ignore[assignment]
+        return 200, {"choices": [{"message": {"role": "assistant", "tool_calls": [call]}}]}
+
+    with serve(model) as (url, _seen):
+        trace, _scores = run(tmp_path / "store", llm_variant(tmp_path, "crashing", url + "/v1"))
+    assert trace.ended_by == "error" and "HTTP 500" in (trace.error or "")
+    (freeze,) = trace.tool_calls
+    assert freeze.tool == "freeze_card" and freeze.ok
+    failed_turn = next(t for t in trace.agent_turns if t.index == freeze.turn)
+    assert failed_turn.policy is not None and failed_turn.policy.action == "error"
+    assert trace.final_state["cards"]["debit"]["status"] == "frozen"

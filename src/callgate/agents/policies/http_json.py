@@ -7,8 +7,10 @@ time, a body that is not JSON) is the agent failing the call: :class:`AgentFailu
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -22,7 +24,7 @@ def post_json(
     head = {"Content-Type": "application/json", **(headers or {})}
     request = urllib.request.Request(url, data=data, method="POST", headers=head)
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+        with _opener(url).open(request, timeout=timeout_s) as response:
             raw = response.read()
     except urllib.error.HTTPError as exc:
         detail = exc.read()[:200].decode("utf-8", "replace").strip()
@@ -35,7 +37,7 @@ def post_json(
         raise AgentFailure(f"{url}: {exc.reason}") from None
     except TimeoutError:
         raise AgentFailure(f"{url} sent no answer within {timeout_s:g} s") from None
-    except (ConnectionError, OSError) as exc:
+    except (ConnectionError, OSError, http.client.HTTPException) as exc:
         raise AgentFailure(f"{url}: connection lost ({exc.__class__.__name__})") from None
     try:
         parsed = json.loads(raw)
@@ -44,3 +46,14 @@ def post_json(
     if not isinstance(parsed, dict):
         raise AgentFailure(f"{url} answered with JSON that is not an object")
     return parsed
+
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def _opener(url: str) -> urllib.request.OpenerDirector:
+    """An agent on this machine is reached directly: a proxy from the environment in between
+    would turn its own answers into the proxy's errors."""
+    if urllib.parse.urlsplit(url).hostname in _LOOPBACK:
+        return urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    return urllib.request.build_opener()

@@ -100,10 +100,15 @@ class HTTPTurnSession:
                 for s in tools.schemas()
             ]
         used_tools = False
-        for _ in range(self.params.max_tool_rounds + 1):
+        for round_ in range(self.params.max_tool_rounds + 1):
             answer = self._post(body)
             if not answer.tool_calls:
                 break
+            if round_ == self.params.max_tool_rounds:  # before running one tool too many
+                raise AgentFailure(
+                    f"{self.params.url} asked for tools more than "
+                    f"{self.params.max_tool_rounds} times in one turn"
+                )
             used_tools = True
             results = []
             for i, call in enumerate(answer.tool_calls):
@@ -118,11 +123,6 @@ class HTTPTurnSession:
                     }
                 )
             body = {"event": "tool_results", "tool_results": results}
-        else:
-            raise AgentFailure(
-                f"{self.params.url} asked for tools more than {self.params.max_tool_rounds} "
-                "times in one turn"
-            )
         action = answer.action if answer.action != "reply" or not used_tools else "execute"
         return PolicyReply(
             answer.reply,

@@ -120,7 +120,10 @@ class LLMPolicy:
 
     def complete(self, body: JSON) -> JSON:
         """The endpoint's answer to ``body``, from the cache when this exact request was sent."""
-        key = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        # The endpoint and the policy's version are in the key: two servers answering to the same
+        # model name, or new weights behind a bumped version, are different answers.
+        keyed = {"endpoint": self.url, "version": self.params.version, "request": body}
+        key = hashlib.sha256(json.dumps(keyed, sort_keys=True).encode()).hexdigest()
         path = self.cache_dir / key[:2] / f"{key}.json" if self.cache_dir else None
         if path is not None and path.exists():
             cached: JSON = json.loads(path.read_text(encoding="utf-8"))

@@ -172,7 +172,7 @@ class WebSocketAdapter:
             err = exc.errors()[0]
             where = ".".join(str(p) for p in err["loc"])
             raise AgentFailure(
-                f"malformed message from the agent ({where}: {err['msg']}): {raw:.120}"
+                f"malformed message from the agent ({where}: {err['msg']}): {raw[:120]!r}"
             ) from None
 
 
