@@ -6,6 +6,13 @@ service, callgate's offline TTS and the transport's output. The LLM service answ
 callgate's ``banking`` dialogue policy and runs the policy's tool calls through Pipecat's
 function calling: the LLM emits a function call, the registered function calls callgate's tool
 backend, and the result comes back to the LLM in its context, as with a hosted LLM.
+
+Its VAD waits for 0.5 s of silence (Pipecat's default is 0.2 s) before it calls the caller
+stopped, and its end of turn 0.3 s more: the same 0.8 s as Pipecat's defaults, but a comma's pause
+("No, that's all, thank you") no longer cuts an utterance into segments transcribed one by one.
+With segments, the turn ended once the words before the last pause were transcribed and the end-
+of-turn wait ran out, so a CPU Whisper slower than that wait (on a busy machine) ended it on "No."
+or "Hi."; the rest, transcribed late, made a turn of its own and cut the bot's reply to the first.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from typing import Any
 from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
 from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
 from pipecat.audio.vad.silero import SileroVADAnalyzer
+from pipecat.audio.vad.vad_analyzer import VADParams
 from pipecat.frames.frames import (
     EndWorkerFrame,
     Frame,
@@ -177,7 +185,8 @@ def create_bot(
     asr_params: dict[str, Any] | None = None,
     tts: str = "piper",
     voice: str = "joe",
-    user_speech_timeout: float | None = 0.6,
+    vad_stop_secs: float = 0.5,
+    user_speech_timeout: float | None = 0.3,
 ) -> PipelineWorker:
     """The factory callgate calls: ``pipeline: tests/agents/pipecat_bot.py:create_bot``."""
     stt = EngineSTTService(get_asr(asr, **(asr_params or {})))
@@ -206,7 +215,8 @@ def create_bot(
     user, assistant = LLMContextAggregatorPair(
         context,
         user_params=LLMUserAggregatorParams(
-            vad_analyzer=SileroVADAnalyzer(), user_turn_strategies=turns
+            vad_analyzer=SileroVADAnalyzer(params=VADParams(stop_secs=vad_stop_secs)),
+            user_turn_strategies=turns,
         ),
     )
     pipeline = Pipeline([transport.input(), stt, user, llm, speech, transport.output(), assistant])

@@ -13,13 +13,17 @@ from typing import Any
 import numpy as np
 import pytest
 from pipecat.frames.frames import (
+    EndFrame,
+    EndWorkerFrame,
     Frame,
     FunctionCallInProgressFrame,
     InputAudioRawFrame,
+    InterruptionFrame,
     LLMFullResponseEndFrame,
     LLMFullResponseStartFrame,
     LLMTextFrame,
     OutputAudioRawFrame,
+    TranscriptionFrame,
 )
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
@@ -36,7 +40,7 @@ from callgate.execution import preflight
 from callgate.execution.runner import RunRequest, execute, plan
 from callgate.execution.scoring import score_run
 from callgate.scenarios import load_suite
-from callgate.speech.audio import SAMPLE_RATE, Audio
+from callgate.speech.audio import SAMPLE_RATE, Audio, concat
 from callgate.store.db import Store
 from callgate.traces.recorder import CallRecorder
 from callgate.variants import load_variants
@@ -132,9 +136,12 @@ class Cards:
         return {"frozen": list(self.frozen)}
 
 
-def streamed(tmp_path: Path, factory: Any, **params: Any) -> tuple[StreamingCall, CallRecorder]:
-    adapter = PipecatAdapter(factory, params, call_id="c", measured=False, settle_timeout_s=1.0)
-    settings = StreamSettings(clock="audio", reply_timeout_s=3.0, greeting_wait_s=0.5)
+def streamed(
+    tmp_path: Path, factory: Any, measured: bool = False, **params: Any
+) -> tuple[StreamingCall, CallRecorder]:
+    adapter = PipecatAdapter(factory, params, call_id="c", measured=measured, settle_timeout_s=1.0)
+    clock = "measured" if measured else "audio"
+    settings = StreamSettings(clock=clock, reply_timeout_s=3.0, greeting_wait_s=0.5)
     rec = CallRecorder()
     call = StreamingCall(adapter, settings, Cards(), rec, CallEnv.at(tmp_path), "pipecat")
     adapter.prepare(call)
@@ -164,6 +171,138 @@ def test_a_call_that_never_returns_fails_the_call_naming_it(tmp_path: Path) -> N
     with pytest.raises(AgentFailure, match="function call c1 that never returned"):
         call.hear(tone(1.0), 1.0)
     assert call.finish() == {"frozen": []}
+
+
+GOODBYE = "Thank you for calling. Goodbye!"
+
+
+class Goodbyer(FrameProcessor):
+    """A bot that says goodbye (1.5 s of tone) 0.5 s after the caller goes quiet and hangs up
+    (``EndWorkerFrame`` upstream, before its response ends, as an LLM service may push it). It
+    answers every transcript it gets, even one that arrives as its pipeline shuts down."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.spoke, self.heard = False, 0
+        self.timer: asyncio.Task[None] | None = None
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, InputAudioRawFrame):
+            if np.abs(np.frombuffer(frame.audio, dtype=np.int16)).max() > 1000:
+                self.spoke = True
+            elif self.spoke and self.timer is None:
+                self.timer = self.create_task(self._goodbye())
+        if isinstance(frame, TranscriptionFrame):
+            self.heard += 1
+            return
+        await self.push_frame(frame, direction)
+        if isinstance(frame, EndFrame):  # the LLM answers a turn queued behind the EndFrame
+            for _ in range(self.heard):
+                await self._say(audio=False)
+
+    async def _goodbye(self) -> None:
+        await asyncio.sleep(0.5)
+        await self._say(audio=True)
+
+    async def _say(self, audio: bool) -> None:
+        await self.push_frame(LLMFullResponseStartFrame())
+        await self.push_frame(LLMTextFrame(GOODBYE))
+        await self.push_frame(EndWorkerFrame(), FrameDirection.UPSTREAM)
+        if audio:
+            pcm = tone(1.5, 24000).pcm16().tobytes()
+            await self.push_frame(OutputAudioRawFrame(audio=pcm, sample_rate=24000, num_channels=1))
+        await self.push_frame(LLMFullResponseEndFrame())
+
+
+class LateTranscriber(FrameProcessor):
+    """Where a segmented STT sits: on the way out (``EndFrame``) it transcribes, on a thread, the
+    words it still holds, and the user aggregator after it turns them into a user turn that
+    interrupts the bot, as Pipecat's do."""
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, EndFrame):
+            await asyncio.to_thread(time.sleep, 0.2)
+            await self.push_frame(TranscriptionFrame("Thank you.", "", "2026-01-01T00:00:00Z"))
+            await self.push_frame(InterruptionFrame())
+        await self.push_frame(frame, direction)
+
+
+def goodbyer(transport: Any, tools: Any) -> Pipeline:
+    return Pipeline([transport.input(), LateTranscriber(), Goodbyer(), transport.output()])
+
+
+def test_the_bot_s_goodbye_is_played_whole_and_said_once_when_it_hangs_up(tmp_path: Path) -> None:
+    call, rec = streamed(tmp_path, goodbyer)
+    call.start(0.0)
+    (reply,) = call.hear(tone(1.0), 1.0)
+    call.finish()
+    # One goodbye: all of its audio, its text once, and the hang-up on it. What the pipeline did
+    # on its way out (a late transcript, the user turn and interruption it started, and the
+    # answer the LLM gave it after the EndFrame) is not part of the call.
+    assert [t.index for t in rec.agent_turns] == [reply.turn.index]
+    turn = reply.turn
+    assert turn.reply_text == GOODBYE
+    assert reply.audio is not None and reply.audio.duration == pytest.approx(1.5, abs=0.05)
+    assert turn.end_call and not turn.interrupted and not turn.discarded
+    assert turn.first_byte is not None and turn.playback_end is not None
+    assert turn.playback_end - turn.first_byte == pytest.approx(1.5, abs=0.05)
+    assert "Thank you." not in (turn.asr.text if turn.asr else "")
+
+
+class Listener(FrameProcessor):
+    """End of turn as Pipecat times it: when the caller goes quiet, the segment goes to a slow
+    transcription thread (0.8 s) and a 0.5 s end-of-turn timer starts; the caller speaking again
+    cancels the timer. When it fires, the bot answers with a tone."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.spoke = False
+        self.timer: asyncio.Task[None] | None = None
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, InputAudioRawFrame):
+            if np.abs(np.frombuffer(frame.audio, dtype=np.int16)).max() > 1000:
+                self.spoke = True
+                if self.timer is not None:
+                    await self.cancel_task(self.timer)
+                    self.timer = None
+            elif self.spoke and self.timer is None:
+                self.spoke = False
+                self.create_task(asyncio.to_thread(time.sleep, 0.8))  # the transcription
+                self.timer = self.create_task(self._end_of_turn())
+        await self.push_frame(frame, direction)
+
+    async def _end_of_turn(self) -> None:
+        await asyncio.sleep(0.5)
+        self.timer = None
+        await self.push_frame(LLMFullResponseStartFrame())
+        await self.push_frame(LLMTextFrame("Your balance is 1,200 dollars."))
+        pcm = tone(1.0, 24000).pcm16().tobytes()
+        await self.push_frame(OutputAudioRawFrame(audio=pcm, sample_rate=24000, num_channels=1))
+        await self.push_frame(LLMFullResponseEndFrame())
+
+
+def listener(transport: Any, tools: Any) -> Pipeline:
+    return Pipeline([transport.input(), Listener(), transport.output()])
+
+
+def test_the_pipeline_hears_the_caller_while_its_threads_work(tmp_path: Path) -> None:
+    # clock: measured. The caller pauses 0.2 s mid-utterance; the slow transcription of the words
+    # before the pause runs 0.8 s of wall (and call) time. The caller's audio keeps coming in
+    # meanwhile, as on a real line, so the end-of-turn timer is cancelled when they go on and
+    # the bot answers after the whole utterance, not in the middle of it.
+    call, rec = streamed(tmp_path, listener, measured=True)
+    call.start(0.0)
+    words = concat([tone(1.0), Audio.silence(0.2), tone(1.0)])
+    replies = call.hear(words, 1.0)
+    call.finish()
+    assert [r.turn.reply_text for r in replies] == ["Your balance is 1,200 dollars."]
+    first_byte = replies[0].turn.first_byte
+    assert first_byte is not None and 3.2 + 0.5 <= first_byte < 3.2 + 1.0, first_byte
+    assert len(rec.agent_turns) == 1
 
 
 def test_a_failing_factory_fails_the_call(tmp_path: Path) -> None:
@@ -266,8 +405,15 @@ def test_a_banking_call_through_a_real_pipecat_pipeline_is_traced_and_scored(
     assert 0.2 < answer.first_audible - answer.heard_end < 4.0
     assert answer.end_of_turn is not None and answer.heard_end < answer.end_of_turn
     assert "frozen" in answer.reply_text.lower()
-    # The bot said goodbye and ended the call itself (EndWorkerFrame).
-    assert trace.ended_by == "agent_hangup" and trace.agent_turns[-1].end_call
+    # The bot said goodbye and ended the call itself (EndWorkerFrame): the whole goodbye, said
+    # once, is the last turn.
+    assert trace.ended_by == "agent_hangup"
+    goodbye = trace.agent_turns[-1]
+    assert goodbye.end_call and not goodbye.interrupted
+    assert goodbye.reply_text == "Thank you for calling. Goodbye!"
+    assert goodbye.first_byte is not None and goodbye.playback_end is not None
+    played = goodbye.playback_end - goodbye.first_byte
+    assert 0.04 * len(goodbye.reply_text) < played < 0.1 * len(goodbye.reply_text), played
 
     spec = [
         {"name": n} for n in ("ASRAccuracy", "TaskCompletion", "ToolSelectionAccuracy", "Timing")

@@ -285,7 +285,7 @@ class StreamingCall:
                 return self._collect()
             words_end = start + audio.duration
             self._stream_silence(words_end + self.settings.reply_timeout_s, until_answer=True)
-            if self._spans_unanswered():
+            if not self._ended and self._spans_unanswered():  # a hang-up is an answer too
                 timeout = self.settings.reply_timeout_s
                 raise AgentFailure(f"no reply within {timeout:g} s of the caller's words")
         return self._collect()

@@ -10,12 +10,25 @@ quiet, which is when
 * no callback is ready to run and no executor job (VAD, STT, TTS, a blocking tool) is in flight,
   for a few turns of the loop in a row, and
 * nothing the pipeline started is unfinished: an LLM response, a function call, a TTS utterance
-  (a cloud service waiting on the network is waited for here).
+  (a cloud service waiting on the network is waited for here), and, once the bot has hung up
+  (``EndWorkerFrame``), the pipeline itself: the push that carried the goodbye lasts until the
+  pipeline has played it out and ended, so the goodbye and the end of the call come together.
+  Its shutdown runs on wall time whatever the clock, as it may wait on Pipecat's timers.
 
 Timers waiting for more call time (the end-of-turn wait) do not keep a push going: they fire in
 the push whose frame reaches their time. A push that does not settle within
 :data:`SETTLE_TIMEOUT_S` of wall time fails the call with an :class:`AgentFailure` naming what
 the pipeline was still doing.
+
+Under ``clock: measured`` the pipeline's threads take call time, and on a real line the caller's
+audio keeps arriving while they work: Pipecat transcribes a segment on a thread while its VAD
+hears what the caller says next. So a push whose pipeline is waiting only on executor jobs (with
+nothing it started unfinished) ends once the call clock reaches the end of the next frame, and the
+jobs finish during the pushes that follow, at the call time they take. Were the push to wait for
+them, the call clock would run on while no audio came in, and an end-of-turn timer would expire
+over a pause the caller has already ended (a slow transcription of "Hi," ends the turn before
+"what's my balance" is heard). Under ``clock: audio`` jobs take no call time and a push waits for
+them.
 """
 
 from __future__ import annotations
@@ -59,6 +72,7 @@ class PipecatAdapter:
         self._params = params
         self._call_id = call_id
         self._settle_s = settle_timeout_s
+        self._measured = measured
         self._loop = CallLoop(measured)
         self._audio_end = 0.0  # caller audio pushed so far (call seconds)
         self._transport: CallgateTransport | None = None
@@ -147,23 +161,38 @@ class PipecatAdapter:
         caller = self._transport.input()
         pcm = frame.resample(caller.sample_rate or SAMPLE_RATE).pcm16().tobytes()
         await caller.feed(pcm)
-        await self._settle("handling the caller's audio")
+        # The next frame is due one frame later, whatever the pipeline's threads are doing.
+        due = self._audio_end + frame.duration if self._measured else None
+        await self._settle("handling the caller's audio", due=due)
 
-    async def _settle(self, doing: str, ready: Callable[[], bool] | None = None) -> None:
+    async def _settle(
+        self, doing: str, ready: Callable[[], bool] | None = None, due: float | None = None
+    ) -> None:
+        """Run the loop until the pipeline is quiet; with ``due``, a pipeline waiting only on
+        executor jobs is quiet enough once the call clock reaches ``due``."""
         loop, watch, main = self._loop, self._watch, self._main
         assert watch is not None and main is not None
         deadline = time.perf_counter() + self._settle_s
         calm = 0
+        shutting_down = False
         while calm < _CALM_TURNS:
             await asyncio.sleep(0)
             if watch.failure is not None:
                 raise AgentFailure(watch.failure)
+            if watch.hanging_up and not shutting_down:
+                shutting_down = True
+                loop.run_from(loop.time(), wall=True)  # no more caller audio: time just passes
             if main.done() and not loop.has_ready():
                 self._ended(main)
                 return
             if loop.has_ready():
                 calm = 0
-            elif loop.jobs() or watch.waiting_for() or (ready is not None and not ready()):
+            elif watch.waiting_for() or (ready is not None and not ready()):
+                calm = 0
+                time.sleep(_NAP_S)
+            elif loop.jobs():
+                if due is not None and loop.time() >= due:
+                    return  # its threads work on while the next frame comes in
                 calm = 0
                 time.sleep(_NAP_S)
             else:

@@ -21,6 +21,7 @@ from pipecat.frames.frames import (
     TTSAudioRawFrame,
 )
 from pipecat.services.settings import STTSettings, TTSSettings
+from pipecat.services.stt_latency import DEFAULT_TTFS_P99
 from pipecat.services.stt_service import SegmentedSTTService
 from pipecat.services.tts_service import TTSService
 from pipecat.utils.time import time_now_iso8601
@@ -33,7 +34,14 @@ from callgate.store.cache import SpeechCache
 class EngineSTTService(SegmentedSTTService):
     """Transcribes each speech segment with a callgate ASR engine. The engine's
     :class:`~callgate.speech.protocols.ASRResult` rides on the frame's ``result`` (its confidence
-    reaches the trace)."""
+    reaches the trace).
+
+    ``ttfs_p99_latency`` (speech end to final transcript, VAD ``stop_secs`` included) tells
+    Pipecat's end-of-turn strategy how long to wait for a transcript still on its way. The
+    default is the one Pipecat gives its own local Whisper: a CPU model on a busy machine is
+    slower than a cloud service, and a shorter wait can end the caller's turn on the words before
+    a pause while the rest is still being transcribed. Each transcript of a segmented STT is
+    final and ends the wait, so a longer value costs nothing when the engine is quick."""
 
     def __init__(
         self,
@@ -41,7 +49,7 @@ class EngineSTTService(SegmentedSTTService):
         *,
         hints: ASRHints | None = None,
         cache: SpeechCache | None = None,
-        ttfs_p99_latency: float = 0.5,
+        ttfs_p99_latency: float = DEFAULT_TTFS_P99,
         **kwargs: object,
     ) -> None:
         settings = STTSettings(model=engine.identity(), language=None)
