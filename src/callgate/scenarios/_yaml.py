@@ -74,6 +74,14 @@ def first_error(exc: ValidationError) -> tuple[tuple[int | str, ...], str]:
     return loc, msg
 
 
+def validation_message(exc: ValidationError) -> str:
+    """The first error as one line, ``field.path: message`` (a file-less input: parameters, a
+    message on the wire)."""
+    loc, msg = first_error(exc)
+    where = format_loc(loc)
+    return f"{where}: {msg}" if where else msg
+
+
 def validation_error(
     exc: ValidationError,
     located: Located,

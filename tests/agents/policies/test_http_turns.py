@@ -56,7 +56,7 @@ def test_a_turn_with_tools_round_trips_until_the_service_answers() -> None:
     ("answer", "reason"),
     [
         ({"reply": 7}, "broke callgate-turns/1: reply: Input should be a valid string"),
-        ({"tool_calls": [{"args": {}}]}, "tool_calls.0.name: Field required"),
+        ({"tool_calls": [{"args": {}}]}, r"tool_calls\[0\]\.name: Field required"),
         ({"tool_calls": [{"name": "freeze_card"}]}, "asked for tools more than 2 times"),
     ],
 )

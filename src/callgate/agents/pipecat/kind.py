@@ -17,12 +17,9 @@ from typing import Any
 
 from callgate.agents.env import CallEnv
 from callgate.agents.pipecat.config import PipecatConfig
-from callgate.agents.policy import TOOLSETS
-from callgate.agents.streaming import StreamingCall, open_tools
+from callgate.agents.streaming import StreamingCall, check_tools, load_factory, open_tools
 from callgate.agents.voice import AgentCall, AgentKind, CallSetup
 from callgate.errors import UsageError
-from callgate.plugins import load_reference
-from callgate.registry import build_part
 from callgate.speech.engines import package_version
 from callgate.traces.recorder import CallRecorder
 
@@ -64,14 +61,7 @@ def _factory(config: PipecatConfig) -> Callable[..., Any]:
     from callgate.agents.pipecat.logs import quiet_pipecat
 
     quiet_pipecat()  # before the user's module imports Pipecat: that import logs a banner
-    try:
-        factory = load_reference(config.pipeline)
-    except UsageError as exc:
-        raise UsageError(exc.message, field="pipeline") from None
-    if not callable(factory):
-        kind = type(factory).__name__
-        raise UsageError(f"{config.pipeline} is a {kind}, not a function", field="pipeline")
-    return factory
+    return load_factory(config.pipeline, "pipeline")
 
 
 def _takes(factory: Callable[..., Any], config: PipecatConfig) -> None:
@@ -101,9 +91,7 @@ def check(config: PipecatConfig, models_dir: Path | None) -> None:
             "the pipecat agent kind needs Pipecat: pip install 'callgate[pipecat]'", field="kind"
         )
     _takes(_factory(config), config)
-    TOOLSETS.require(config.tools.toolset, "tools.toolset")
-    tool_params = {"initial_state": {}, **config.tools.params}
-    build_part(TOOLSETS.create, config.tools.toolset, tool_params, "tools.params")
+    check_tools(config.tools)
 
 
 PIPECAT = AgentKind(

@@ -30,6 +30,7 @@ from callgate.agents.policies.http_json import post_json
 from callgate.agents.policy import JSON, PolicyInput, PolicyReply, Tools
 from callgate.agents.voice import AgentFailure
 from callgate.errors import UsageError
+from callgate.scenarios._yaml import validation_message
 
 PROTOCOL = "callgate-turns/1"
 
@@ -74,9 +75,7 @@ class HTTPTurnPolicy:
         try:
             self.params = HTTPTurnParams.model_validate(params)
         except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"])
-            raise UsageError(f"{where}: {err['msg']}" if where else err["msg"]) from None
+            raise UsageError(validation_message(exc)) from None
 
     def identity(self) -> str:
         p = self.params
@@ -139,6 +138,4 @@ class HTTPTurnSession:
         try:
             return TurnAnswer.model_validate(raw)
         except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(x) for x in err["loc"])
-            raise AgentFailure(f"{p.url} broke {PROTOCOL}: {where}: {err['msg']}") from None
+            raise AgentFailure(f"{p.url} broke {PROTOCOL}: {validation_message(exc)}") from None

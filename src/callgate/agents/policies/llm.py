@@ -30,6 +30,7 @@ from callgate.agents.policy import JSON, PolicyInput, PolicyReply, Tools, ToolSc
 from callgate.agents.voice import AgentFailure
 from callgate.errors import UsageError
 from callgate.files import atomic_write
+from callgate.scenarios._yaml import validation_message
 from callgate.traces.model import CostItem
 
 END_CALL = "end_call"
@@ -96,9 +97,7 @@ class LLMPolicy:
         try:
             self.params = LLMParams.model_validate(params)
         except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"])
-            raise UsageError(f"{where}: {err['msg']}" if where else err["msg"]) from None
+            raise UsageError(validation_message(exc)) from None
         p = self.params
         self.url = p.base_url.rstrip("/") + "/chat/completions"
         self.cache_dir = Path(p.cache_dir) / "llm" if p.cache and p.cache_dir else None

@@ -28,6 +28,7 @@ from callgate.agents.websocket.protocol import (
     Transcript,
     TurnEnd,
 )
+from callgate.scenarios._yaml import validation_message
 from callgate.speech.audio import SAMPLE_RATE, Audio
 
 
@@ -169,10 +170,8 @@ class WebSocketAdapter:
         try:
             return AGENT_MESSAGE.validate_json(raw)
         except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"])
             raise AgentFailure(
-                f"malformed message from the agent ({where}: {err['msg']}): {raw[:120]!r}"
+                f"malformed message from the agent ({validation_message(exc)}): {raw[:120]!r}"
             ) from None
 
 
