@@ -1,11 +1,11 @@
-"""Holdout calls read by a tuning job: the gate warns (and says it does not block)."""
+"""Calls a tuning job read: the gate warns when it is asked to judge them (it does not block)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from callgate.comparison.sides import load_side
-from callgate.gate.engine import holdout_tuning_warnings
+from callgate.gate.engine import tuning_warnings
 from callgate.store.db import Store
 from comparison.synth import paired_rows, variant_file
 from factories import call
@@ -27,18 +27,20 @@ def test_tuning_reads_of_holdout_calls_warn(tmp_path: Path) -> None:
     cand = load_side(str(variant_file(tmp_path, rows, "candidate")), None)
     root = tmp_path / "store"
     fake_store(root, rows)
-    assert holdout_tuning_warnings(root, base, cand) == []
+    assert tuning_warnings(root, base, cand) == []
     store = Store.open(root)
     dev = next(r for r in rows if r["split"] == "dev")
     store.record_tuning_read("r1", str(dev["call_id"]), "job-dev")
-    assert holdout_tuning_warnings(root, base, cand) == []  # dev calls are for tuning
+    # Dev calls are for tuning, but these runs hold that scenario: it is judged on its own data.
+    (tuned,) = tuning_warnings(root, base, cand)
+    assert "job-dev (1 calls of 1 scenarios)" in tuned and "--split holdout" in tuned
     held = [r for r in rows if r["split"] == "holdout"][:3]
     for r in held:
         store.record_tuning_read("r1", str(r["call_id"]), "job-7")
-    (warning,) = holdout_tuning_warnings(root, base, cand)
+    _, warning = tuning_warnings(root, base, cand)
     assert "holdout split was used for tuning" in warning and "job-7 (3 calls)" in warning
     assert "does not block" in warning
-    assert holdout_tuning_warnings(None, base, cand) == []
+    assert tuning_warnings(None, base, cand) == []
 
 
 def test_gate_command_prints_the_warning_and_still_promotes(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
@@ -54,3 +56,19 @@ def test_gate_command_prints_the_warning_and_still_promotes(tmp_path: Path, cli)
     code, out, err = cli("gate", str(base), str(cand), "--store", str(root), "--resamples", "100")
     assert code == 0, out + err
     assert "warning: the holdout split was used for tuning" in " ".join(out.split())
+
+
+def test_no_warning_when_the_compared_runs_hold_none_of_the_tuned_scenarios(tmp_path: Path) -> None:
+    rows = paired_rows({"a": 30, "b": 30}, holdout={"b"})
+    held = [r for r in rows if r["split"] == "holdout"]
+    base = load_side(str(variant_file(tmp_path, held, "baseline")), None)
+    cand = load_side(str(variant_file(tmp_path, held, "candidate")), None)
+    root = tmp_path / "store"
+    # The store has the dev calls under another run; the compared runs hold only holdout calls.
+    dev = [{**r, "run_id": "tune-run"} for r in rows if r["split"] == "dev"]
+    fake_store(root, dev + held)
+    store = Store.open(root)
+    for r in dev[:5]:
+        store.record_tuning_read("tune-run", str(r["call_id"]), "job-dev")
+    store.close()
+    assert tuning_warnings(root, base, cand) == []

@@ -105,7 +105,7 @@ def compare(
     from callgate.comparison.render import comparison_json, print_comparisons
     from callgate.comparison.session import DEFAULT_BY, run_compare, select_metrics
     from callgate.comparison.sides import load_side
-    from callgate.gate.engine import holdout_tuning_warnings
+    from callgate.gate.engine import tuning_warnings
     from callgate.gate.policy import load_policy
 
     _check_common(seed, resamples)
@@ -140,7 +140,7 @@ def compare(
         force_unpaired=unpaired,
     )
     elapsed = time.perf_counter() - t0
-    warnings = holdout_tuning_warnings(_store_dir(store), base, cand)
+    warnings = tuning_warnings(_store_dir(store), base, cand)
     print_comparisons(out, result.comparisons, alpha, floor)
     for line in (notes if pol is None else []) + result.notes:
         out.print(f"note: {line}", highlight=False, markup=False)
@@ -204,7 +204,7 @@ def gate(
     """
     from callgate.cli.console import out
     from callgate.comparison.sides import load_side
-    from callgate.gate.engine import holdout_tuning_warnings, run_gate
+    from callgate.gate.engine import run_gate, tuning_warnings
     from callgate.gate.outputs import write_outputs
     from callgate.gate.policy import load_policy
     from callgate.gate.render import print_gate
@@ -214,7 +214,7 @@ def gate(
     pol = load_policy(policy)
     base = load_side(baseline, store)
     cand = load_side(candidate, store)
-    warnings = holdout_tuning_warnings(_store_dir(store), base, cand)
+    warnings = tuning_warnings(_store_dir(store), base, cand)
     plan, decision = run_gate(
         pol,
         base,

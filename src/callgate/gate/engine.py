@@ -88,9 +88,10 @@ def run_gate(
     return plan, decide(policy, plan.slices, comps, warnings)
 
 
-def holdout_tuning_warnings(store_dir: Path | None, base: Side, cand: Side) -> list[str]:
-    """Warn when a tuning job read holdout calls of the compared runs (or of their holdout
-    scenarios in any run): their holdout verdicts may then be optimistic. Warns, never blocks."""
+def tuning_warnings(store_dir: Path | None, base: Side, cand: Side) -> list[str]:
+    """Warn, from the tuning reads the store holds, when the compared calls are a candidate's own
+    tuning data: a tuning job read calls of the same scenarios (in any run), or read holdout
+    calls at all. Verdicts on them may then be optimistic. Warns, never blocks."""
     run_ids = sorted(set(base.run_ids) | set(cand.run_ids))
     if store_dir is None or not run_ids or not (store_dir / "callgate.db").is_file():
         return []
@@ -98,13 +99,23 @@ def holdout_tuning_warnings(store_dir: Path | None, base: Side, cand: Side) -> l
 
     store = StoreReader.open(store_dir)
     try:
-        rows = store.holdout_tuning_reads(run_ids)
+        holdout = store.holdout_tuning_reads(run_ids)
+        tuned = store.tuned_on(run_ids)
     finally:
         store.close()
-    if not rows:
-        return []
-    jobs = ", ".join(f"{job} ({n} calls)" for job, n in rows)
-    return [
-        f"the holdout split was used for tuning: job {jobs} read holdout calls of the compared "
-        "runs' scenarios, so holdout verdicts may be optimistic (this warns, it does not block)"
-    ]
+    warnings: list[str] = []
+    if tuned:
+        jobs = ", ".join(f"{job} ({n} calls of {k} scenarios)" for job, n, k in tuned)
+        warnings.append(
+            f"these calls include scenarios a tuning job read: {jobs}; a candidate tuned on them "
+            "is judged on its own tuning data here, so gate it on the holdout split "
+            "(`callgate run ... --split holdout`); this warns, it does not block"
+        )
+    if holdout:
+        jobs = ", ".join(f"{job} ({n} calls)" for job, n in holdout)
+        warnings.append(
+            f"the holdout split was used for tuning: job {jobs} read holdout calls of the "
+            "compared runs' scenarios, so holdout verdicts may be optimistic (this warns, it does "
+            "not block)"
+        )
+    return warnings

@@ -173,6 +173,16 @@ class StoreReader:
         ):
             yield CallTrace.model_validate_json(blob)
 
+    def dev_calls(self, run_id: str, variant: str) -> Iterator[CallTrace]:
+        """The dev-split calls of one variant in a run: all a tuning job may read. Holdout traces
+        are filtered here, in the query, so they never reach tuning code at all."""
+        for (blob,) in self.conn.execute(
+            "SELECT trace FROM calls WHERE run_id=? AND variant=? AND split='dev'"
+            " ORDER BY scenario_id, cohort_id, repeat",
+            (run_id, variant),
+        ):
+            yield CallTrace.model_validate_json(blob)
+
     def call(self, run_id: str, call_id: str) -> CallTrace:
         rows = self.conn.execute(
             "SELECT trace FROM calls WHERE run_id=? AND call_id LIKE ?", (run_id, call_id + "%")
@@ -247,6 +257,21 @@ class StoreReader:
 
     # -- tuning reads (the holdout guard rail) ---------------------------------------------------
 
+    def tuned_on(self, run_ids: list[str]) -> list[tuple[str, int, int]]:
+        """(job, calls, scenarios) for tuning jobs that read the scenarios of these runs' calls in
+        any run and split: gating on them scores a candidate on its own tuning data."""
+        if not run_ids:
+            return []
+        marks = ",".join("?" * len(run_ids))
+        rows = self.conn.execute(
+            "SELECT tr.job, COUNT(DISTINCT tr.call_id), COUNT(DISTINCT c.scenario_id)"
+            " FROM tuning_reads tr JOIN calls c ON c.run_id = tr.run_id AND c.call_id = tr.call_id"
+            f" WHERE c.scenario_id IN (SELECT scenario_id FROM calls WHERE run_id IN ({marks}))"
+            " GROUP BY tr.job ORDER BY tr.job",
+            tuple(run_ids),
+        ).fetchall()
+        return [(str(job), int(n), int(k)) for job, n, k in rows]
+
     def holdout_tuning_reads(self, run_ids: list[str]) -> list[tuple[str, int]]:
         """(job, holdout calls read) for tuning jobs that read holdout calls of these runs, or
         the holdout call of one of their holdout scenarios in any run (an earlier run of the
@@ -263,3 +288,25 @@ class StoreReader:
             (*run_ids, *run_ids),
         ).fetchall()
         return [(str(job), int(n)) for job, n in rows]
+
+    def suite_tuning_reads(self, suite: str) -> dict[str, list[str]]:
+        """Scenario id -> the tuning jobs that read its calls, over every run of the named suite
+        and both splits: a scenario read while in dev and moved to holdout since is just as
+        known to the tuned agent (`callgate check` flags those that are holdout now)."""
+        run_ids = [r.run_id for r in self.runs() if r.spec.suite == suite]
+        if not run_ids:
+            return {}
+        marks = ",".join("?" * len(run_ids))
+        try:
+            rows = self.conn.execute(
+                "SELECT DISTINCT c.scenario_id, tr.job FROM tuning_reads tr"
+                " JOIN calls c ON c.run_id = tr.run_id AND c.call_id = tr.call_id"
+                f" WHERE tr.run_id IN ({marks}) ORDER BY c.scenario_id, tr.job",
+                tuple(run_ids),
+            ).fetchall()
+        except sqlite3.OperationalError:
+            return {}  # a read-only store written before tuning reads were recorded
+        reads: dict[str, list[str]] = {}
+        for scenario_id, job in rows:
+            reads.setdefault(str(scenario_id), []).append(str(job))
+        return reads
