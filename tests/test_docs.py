@@ -21,6 +21,7 @@ from callgate.scenarios import evaluation as ev
 from callgate.scenarios import model as sm
 from callgate.scenarios.load import load_suite
 from callgate.traces import model as tm
+from callgate.tuning import model as tu
 from callgate.variants import model as vm
 from callgate.variants.load import load_variant
 
@@ -110,6 +111,7 @@ DOCUMENTED: dict[str, list[type[BaseModel]]] = {
         tm.CostItem,
         tm.AudioRef,
     ],
+    "tuning.md": [tu.TuningRecord],
 }
 
 

@@ -186,7 +186,7 @@ class _PipelineCall:
         v = self.agent.config
         with self.env.stopwatch.time("vad"):
             segments = self.agent.vad.speech_segments(audio)
-        turns = _group(segments, v.turn.end_of_turn_silence_ms / 1000.0)
+        turns = group_turns(segments, v.turn.end_of_turn_silence_ms / 1000.0)
         replies: list[Reply] = []
         for a, b in turns:
             self._caller_speaks(start + a, start + b)
@@ -380,7 +380,7 @@ class _PipelineCall:
         return reply
 
 
-def _group(segments: list[tuple[float, float]], eot_s: float) -> list[tuple[float, float]]:
+def group_turns(segments: list[tuple[float, float]], eot_s: float) -> list[tuple[float, float]]:
     """Merge VAD segments into user turns: a gap shorter than the end-of-turn wait joins them."""
     turns: list[tuple[float, float]] = []
     for a, b in segments:

@@ -386,10 +386,11 @@ def _register_more() -> None:
     from callgate.cli.compare_cmds import register
 
     register(app)
-    from callgate.cli import check_cmd, inspect_cmds
+    from callgate.cli import check_cmd, inspect_cmds, tune_cmd
 
     inspect_cmds.register(app)
     check_cmd.register(app)
+    tune_cmd.register(app)
 
 
 _register_more()

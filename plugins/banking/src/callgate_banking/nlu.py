@@ -67,6 +67,13 @@ def known_datasets() -> list[str]:
 
 
 def dataset_path(name: str) -> Path:
+    """A bundled dataset by name, or a ``.jsonl`` file by path (what ``callgate tune`` writes:
+    its name holds a hash of its content, so a changed file is a new variant and a new run)."""
+    if isinstance(name, str) and name.endswith(".jsonl"):
+        path = Path(name)
+        if not path.is_file():
+            raise UsageError(f"training file not found: {name}", field="training")
+        return path
     if not isinstance(name, str) or not _DATASET_NAME.match(name):
         raise UsageError(f"bad training dataset name {name!r}", field="training")
     path = DATA_DIR / f"{name}.jsonl"
@@ -169,11 +176,18 @@ class IntentModel:
         names = _check_training(training)
         key = cache_key(names)
         pairs = [pair for name in names for pair in load_dataset(name)]
+        return cls.fit(pairs, key, names)
+
+    @classmethod
+    def fit(
+        cls, pairs: Sequence[tuple[str, str]], key: str = "", training: Sequence[str] = ()
+    ) -> IntentModel:
+        """A model fitted on (text, intent) pairs in memory (not cached)."""
         if len({intent for _, intent in pairs}) < 2:
             raise UsageError("training data needs at least two intents", field="training")
         pipeline = _pipeline()
         pipeline.fit([t for t, _ in pairs], [i for _, i in pairs])
-        return cls(key, pipeline, names)
+        return cls(key, pipeline, list(training))
 
     @classmethod
     def load_or_train(

@@ -1,0 +1,211 @@
+"""Tuning job ``asr-hints``: hint the agent's ASR with the domain terms it loses on dev calls.
+
+1. Mine the terms the ASR substituted or dropped in failed dev calls (:mod:`asr_terms`).
+2. Build two hint sets: the terms as a vocabulary (whisper's hotwords), and the vocabulary plus a
+   priming prompt made of the callers' own dev sentences that mention them.
+3. Re-transcribe a seeded sample of dev turns, from the audio the agent heard, with the current
+   hints and with each new set. Accuracy must rise on turns that contain a hinted term, and must
+   not fall (beyond ``tolerance``) on turns that contain none: hints that bias the ASR towards
+   the domain at everyone else's expense are over-biased, and are not proposed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from callgate.errors import UsageError
+from callgate.evaluators.text import Spellings, corpus_wer
+from callgate.speech.engines import get_asr
+from callgate.speech.protocols import ASRHints
+from callgate.tuning.asr_terms import (
+    HeardTurn,
+    contains_any,
+    domain_vocabulary,
+    heard_turns,
+    missed_terms,
+    priming_sentences,
+)
+from callgate.tuning.jobs import Proposal, TuneContext
+
+
+class ASRHintsJob:
+    def __init__(
+        self,
+        max_terms: int = 12,
+        min_misses: int = 2,
+        prompt_words: int = 40,
+        sample: int = 160,
+        tolerance: float = 0.01,
+    ) -> None:
+        if max_terms < 1 or min_misses < 1 or prompt_words < 0 or sample < 10:
+            raise UsageError(
+                "max_terms and min_misses must be at least 1, prompt_words at least 0, sample at "
+                "least 10",
+                field="--param",
+            )
+        if not 0.0 <= tolerance < 1.0:
+            raise UsageError("tolerance must be in [0, 1)", field="--param")
+        self.max_terms = max_terms
+        self.min_misses = min_misses
+        self.prompt_words = prompt_words
+        self.sample = sample
+        self.tolerance = tolerance
+
+    def check(self, agent: dict[str, Any]) -> None:
+        if agent.get("kind") != "pipeline":
+            raise UsageError(
+                f"asr-hints tunes the pipeline agent's asr.hints; a {agent.get('kind')!r} agent "
+                "keeps its ASR inside its own code",
+                field="--job",
+            )
+
+    def propose(self, ctx: TuneContext) -> Proposal:
+        spellings = Spellings(ctx.rules.spellings)
+        traces = [c.trace for c in ctx.calls]
+        vocabulary = domain_vocabulary(ctx.rules, traces)
+        failed = heard_turns(c.trace for c in ctx.failed())
+        misses = missed_terms(failed, vocabulary, spellings)
+        hints = ctx.agent.get("asr", {}).get("hints", {})
+        old_vocabulary = list(hints.get("vocabulary", []))
+        known = {w.lower() for w in old_vocabulary}
+        terms = [w for w, n in misses.most_common() if n >= self.min_misses and w not in known][
+            : self.max_terms
+        ]
+        figures: dict[str, Any] = {
+            "failed_dev_calls": len(ctx.failed()),
+            "failed_turns_heard": len(failed),
+            "missed_terms": dict(misses.most_common(30)),
+        }
+        if not terms:
+            return Proposal(
+                rationale=[
+                    f"no domain term was lost at least {self.min_misses} times in "
+                    f"{len(ctx.failed())} failed dev calls: nothing to hint"
+                ],
+                figures=figures,
+            )
+        turns = heard_turns(traces)
+        prompt = " ".join(priming_sentences(turns, terms, self.prompt_words))
+        base = ASRHints(tuple(old_vocabulary), hints.get("prompt", ""))
+        options = {
+            "vocabulary": ASRHints((*old_vocabulary, *terms), base.prompt),
+            "vocabulary+prompt": ASRHints((*old_vocabulary, *terms), prompt or base.prompt),
+        }
+        measured = self._measure(ctx, turns, set(terms), {"current": base, **options}, spellings)
+        figures.update({"terms": terms, "prompt": prompt, "wer": measured})
+        return self._choose(terms, options, measured, figures)
+
+    def _measure(
+        self,
+        ctx: TuneContext,
+        turns: list[HeardTurn],
+        terms: set[str],
+        configs: dict[str, ASRHints],
+        spellings: Spellings,
+    ) -> dict[str, dict[str, Any]]:
+        """WER of each hint set on sampled dev turns, with and without a hinted term."""
+        asr_spec = ctx.agent.get("asr", {})
+        engine = get_asr(asr_spec.get("engine", "whisper"), **asr_spec.get("params", {}))
+        sample = self._sample(turns, terms, ctx.seed)
+        audio_cache: dict[str, Any] = {}
+        out: dict[str, dict[str, Any]] = {}
+        total = len(sample) * len(configs)
+        done = 0
+        for name, hints in configs.items():
+            pairs: dict[bool, list[tuple[str, str]]] = {True: [], False: []}
+            for t in sample:
+                track = t.call.caller_audio
+                if track is None or t.turn.asr is None:
+                    continue
+                if track.sha256 not in audio_cache:
+                    audio_cache[track.sha256] = ctx.env.blobs.get(track)
+                clip = audio_cache[track.sha256].slice(t.turn.asr.audio_start, t.turn.asr.audio_end)
+                result, _ = ctx.env.cache.transcribe(engine, clip, hints)
+                pairs[contains_any(t.reference, terms)].append(
+                    (spellings(t.reference), spellings(result.text))
+                )
+                done += 1
+                ctx.progress(f"asr-hints: {name}", done, total)
+            out[name] = {
+                "with_terms": _wer(pairs[True]),
+                "without_terms": _wer(pairs[False]),
+                "turns_with_terms": len(pairs[True]),
+                "turns_without_terms": len(pairs[False]),
+            }
+        return out
+
+    def _sample(self, turns: list[HeardTurn], terms: set[str], seed: int) -> list[HeardTurn]:
+        """Up to half the sample from turns with a hinted term, the rest from turns without."""
+        rng = np.random.default_rng([seed, 0xA5])
+        with_terms = [t for t in turns if contains_any(t.reference, terms)]
+        without = [t for t in turns if not contains_any(t.reference, terms)]
+        half = self.sample // 2
+        take_with = min(len(with_terms), max(half, self.sample - len(without)))
+        take_without = min(len(without), self.sample - take_with)
+
+        def pick(pool: list[HeardTurn], k: int) -> list[HeardTurn]:
+            idx = sorted(rng.choice(len(pool), size=k, replace=False).tolist()) if k else []
+            return [pool[i] for i in idx]
+
+        return pick(with_terms, take_with) + pick(without, take_without)
+
+    def _choose(
+        self,
+        terms: list[str],
+        options: dict[str, ASRHints],
+        measured: dict[str, dict[str, Any]],
+        figures: dict[str, Any],
+    ) -> Proposal:
+        cur = measured["current"]
+        verdicts: list[str] = []
+        best: tuple[float, str] | None = None
+        for name in options:
+            m = measured[name]
+            gain = _minus(cur["with_terms"], m["with_terms"])
+            bias = _minus(m["without_terms"], cur["without_terms"])
+            verdict = (
+                f"{name}: WER with a hinted term {_f(cur['with_terms'])} -> {_f(m['with_terms'])}"
+                f" ({m['turns_with_terms']} turns), without {_f(cur['without_terms'])} -> "
+                f"{_f(m['without_terms'])} ({m['turns_without_terms']} turns)"
+            )
+            if bias is not None and bias > self.tolerance:
+                verdicts.append(verdict + f": over-biased (+{bias:.3f} > {self.tolerance})")
+            elif gain is None or gain <= 0:
+                verdicts.append(verdict + ": no gain")
+            else:
+                verdicts.append(verdict + ": eligible")
+                if best is None or gain > best[0]:
+                    best = (gain, name)
+        figures["verdicts"] = verdicts
+        if best is None:
+            return Proposal(
+                rationale=[f"no hint set helped without over-biasing: {'; '.join(verdicts)}"],
+                figures=figures,
+            )
+        chosen = options[best[1]]
+        figures["chosen"] = best[1]
+        return Proposal(
+            patch={
+                "asr": {"hints": {"vocabulary": list(chosen.vocabulary), "prompt": chosen.prompt}}
+            },
+            rationale=[
+                f"hint {len(terms)} terms the ASR lost on failed dev calls ({', '.join(terms)})"
+                f" as {best[1]}",
+                *verdicts,
+            ],
+            figures=figures,
+        )
+
+
+def _wer(pairs: list[tuple[str, str]]) -> float | None:
+    return corpus_wer(pairs, normalized=True) if pairs else None
+
+
+def _minus(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a - b
+
+
+def _f(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
