@@ -96,6 +96,7 @@ DOCUMENTED: dict[str, list[type[BaseModel]]] = {
         pc.PolicySpec,
         pc.ToolsSpec,
         pc.RoutingSpec,
+        pc.RouteSpec,
         pc.PriceTable,
         lat.LatencySpec,
     ],

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -39,7 +40,7 @@ from callgate.agents.voice import (
 )
 from callgate.speech.audio import Audio, speech_extent
 from callgate.speech.engines import get_asr, get_tts, get_vad
-from callgate.speech.protocols import ASRHints
+from callgate.speech.protocols import ASREngine, ASRHints
 from callgate.speech.respell import respell_for_tts
 from callgate.traces.model import AgentTurnTrace, ASRTrace, CostItem, PolicyTrace, ToolCallTrace
 from callgate.traces.recorder import CallRecorder
@@ -53,21 +54,37 @@ class PipelineAgent:
     def __init__(self, config: PipelineConfig, env: CallEnv) -> None:
         self.config = config
         self.env = env
-        self.asr = get_asr(config.asr.engine, **config.asr.params)
         self.tts = get_tts(config.tts.engine, **config.tts.params)
         self.vad = get_vad(config.vad.engine, **config.vad.params)
-        self.policy = POLICIES.create(config.policy.name, **policy_params(config, env.models_dir))
-        self.hints = ASRHints(tuple(config.asr.hints.vocabulary), config.asr.hints.prompt)
+        self._routes: dict[int | None, _Routed] = {}
+        own = self.routed({})[1]  # no metadata: the variant's own ASR and policy
+        self.asr, self.hints, self.policy = own.asr, own.hints, own.policy
+
+    def routed(self, metadata: dict[str, Any]) -> tuple[int | None, _Routed]:
+        """The route a call with this line metadata takes, and its ASR and policy (built once per
+        route: a route changes only those)."""
+        index, config = self.config.routed(metadata)
+        if index not in self._routes:
+            self._routes[index] = _Routed(
+                config,
+                get_asr(config.asr.engine, **config.asr.params),
+                ASRHints(tuple(config.asr.hints.vocabulary), config.asr.hints.prompt),
+                POLICIES.create(config.policy.name, **policy_params(config, self.env.models_dir)),
+            )
+        return index, self._routes[index]
 
     def engines(self) -> dict[str, str]:
         v = self.config
-        return {
+        engines = {
             "asr": f"{self.asr.identity()} hints={self.hints.key()}",
             "tts": f"{self.tts.identity()} voice={v.tts.voice} rate={v.tts.rate}",
             "vad": self.vad.identity(),
             "policy": self.policy.identity(),
             "tools": f"{self.config.tools.toolset}/{self.config.tools.schema_version}",
         }
+        for i, route in enumerate(v.routes):
+            engines[f"route{i}"] = route.model_dump_json(exclude_defaults=True)
+        return engines
 
     def open_call(self, setup: CallSetup, recorder: CallRecorder) -> AgentCall:
         tools = TOOLSETS.create(
@@ -76,11 +93,22 @@ class PipelineAgent:
             **self.config.tools.params,
         )
         rng = np.random.default_rng([setup.seed, 0xA6E7])
-        policy = self.policy
+        _, routed = self.routed(setup.context)
+        policy = routed.policy
         session = (
             policy.start_seeded(setup.seed) if isinstance(policy, SeedsCalls) else policy.start()
         )
-        return _PipelineCall(self, session, tools, recorder, LatencySampler(rng))
+        return _PipelineCall(self, routed, session, tools, recorder, LatencySampler(rng))
+
+
+@dataclass(frozen=True)
+class _Routed:
+    """What a route changes: the configuration calls run with, their ASR and policy."""
+
+    config: PipelineConfig
+    asr: ASREngine
+    hints: ASRHints
+    policy: Any
 
 
 def policy_params(config: PipelineConfig, models_dir: Path | None) -> dict[str, Any]:
@@ -135,12 +163,15 @@ class _PipelineCall:
     def __init__(
         self,
         agent: PipelineAgent,
+        routed: _Routed,
         session: PolicySession,
         tools: ToolBackend,
         recorder: CallRecorder,
         latency: LatencySampler,
     ) -> None:
         self.agent = agent
+        self.routed = routed
+        self.config = routed.config
         self.env = agent.env
         self.session = session
         self.tools = tools
@@ -183,7 +214,7 @@ class _PipelineCall:
     def _hear(self, audio: Audio, start: float) -> list[Reply]:
         if self.ended:
             return []
-        v = self.agent.config
+        v = self.config
         with self.env.stopwatch.time("vad"):
             segments = self.agent.vad.speech_segments(audio)
         turns = group_turns(segments, v.turn.end_of_turn_silence_ms / 1000.0)
@@ -198,7 +229,7 @@ class _PipelineCall:
             clip = audio.slice(max(0.0, a - ASR_PAD_S), b + ASR_PAD_S)
             t_asr = time.perf_counter()
             with self.env.stopwatch.time("asr"):
-                result, hit = self.env.cache.transcribe(self.agent.asr, clip, self.agent.hints)
+                result, hit = self.env.cache.transcribe(self.routed.asr, clip, self.routed.hints)
             asr_measured = {"asr_s": time.perf_counter() - t_asr, "asr_cached": float(hit)}
             asr_done = eot + self.latency.sample(v.asr.latency, audio_s=clip.duration)
             self.rec.event(asr_done, "asr_final", index, text=result.text)
@@ -223,7 +254,7 @@ class _PipelineCall:
 
     def _idle(self, since: float, until: float, max_replies: int) -> list[Reply]:
         replies: list[Reply] = []
-        timeout = self.agent.config.turn.no_input_timeout_s
+        timeout = self.config.turn.no_input_timeout_s
         t = since
         while not self.ended and len(replies) < max_replies and t + timeout <= until:
             fire = t + timeout
@@ -240,7 +271,7 @@ class _PipelineCall:
     def costs(self, duration_s: float) -> list[CostItem]:
         """ASR minutes heard, TTS characters synthesised, policy turns and line minutes, priced
         from the variant's price table."""
-        prices = self.agent.config.prices
+        prices = self.config.prices
         asr_s = sum(
             r.turn.asr.audio_end - r.turn.asr.audio_start
             for r in self.replies
@@ -272,7 +303,7 @@ class _PipelineCall:
 
     def _caller_speaks(self, onset: float, offset: float) -> None:
         """New caller speech reaches the agent: drop a reply not yet spoken, or barge in."""
-        reply, turn = self.pending, self.agent.config.turn
+        reply, turn = self.pending, self.config.turn
         if reply is None or reply.turn.first_byte is None or reply.turn.playback_end is None:
             return
         t = reply.turn
@@ -306,7 +337,7 @@ class _PipelineCall:
         asr: ASRTrace | None = None,
         measured: dict[str, float] | None = None,
     ) -> Reply:
-        v = self.agent.config
+        v = self.config
         index = self.rec.next_turn_index()
         self.rec.event(t0, "policy_start", index)
         think = self.latency.sample(v.policy.latency, chars=len(inp.text))
@@ -323,7 +354,7 @@ class _PipelineCall:
         measured["policy_s"] = time.perf_counter() - t_policy
         policy_end = tools.cursor
         self.rec.event(policy_end, "policy_end", index, action=out.action)
-        tts_text = respell_for_tts(out.text, self.agent.config.tts.lexicon)
+        tts_text = respell_for_tts(out.text, self.config.tts.lexicon)
         audio = None
         ref = None
         first_byte = first_audible = playback_end = None

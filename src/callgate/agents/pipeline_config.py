@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from callgate.agents.latency import LatencySpec
 
@@ -100,6 +100,38 @@ class RoutingSpec(_Strict):
     transfer_after_failures: int = Field(2, ge=1, le=20)
 
 
+ROUTE_KEYS = ("locale", "channel")  # what the line tells an agent about a call before it starts
+
+
+class RouteSpec(_Strict):
+    """A rule for some calls: those whose line metadata match ``when`` get this ASR (another
+    engine, model or hint set) or a sooner hand-off. The first matching route applies."""
+
+    when: dict[str, list[str]] = Field(
+        min_length=1, description="call metadata -> values: locale (en-GB), channel (phone)"
+    )
+    asr: ASRSpec | None = Field(None, description="replaces the variant's asr for these calls")
+    transfer_after_failures: int | None = Field(
+        None, ge=1, le=20, description="replaces routing.transfer_after_failures for these calls"
+    )
+
+    @field_validator("when")
+    @classmethod
+    def _known_keys(cls, when: dict[str, list[str]]) -> dict[str, list[str]]:
+        unknown = sorted(set(when) - set(ROUTE_KEYS))
+        if unknown:
+            raise ValueError(
+                f"unknown call metadata {', '.join(unknown)} (before a call starts an agent "
+                f"knows {', '.join(ROUTE_KEYS)})"
+            )
+        if any(not values for values in when.values()):
+            raise ValueError("every key needs at least one value")
+        return when
+
+    def matches(self, metadata: dict[str, Any]) -> bool:
+        return all(str(metadata.get(key)) in values for key, values in self.when.items())
+
+
 class PriceTable(_Strict):
     """Prices in the variant's currency, for cost per call and per completed call."""
 
@@ -121,4 +153,22 @@ class PipelineConfig(_Strict):
     policy: PolicySpec
     tools: ToolsSpec
     routing: RoutingSpec = RoutingSpec()
+    routes: list[RouteSpec] = Field(
+        default_factory=list, description="per-call rules by line metadata, first match applies"
+    )
     prices: PriceTable = PriceTable()
+
+    def routed(self, metadata: dict[str, Any]) -> tuple[int | None, PipelineConfig]:
+        """The index of the first route these calls take (None: no route) and the configuration
+        they run with."""
+        for i, route in enumerate(self.routes):
+            if route.matches(metadata):
+                update: dict[str, Any] = {}
+                if route.asr is not None:
+                    update["asr"] = route.asr
+                if route.transfer_after_failures is not None:
+                    update["routing"] = RoutingSpec(
+                        transfer_after_failures=route.transfer_after_failures
+                    )
+                return i, self.model_copy(update=update)
+        return None, self

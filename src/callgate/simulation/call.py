@@ -88,7 +88,12 @@ def simulate(job: CallJob, env: CallEnv) -> CallTrace:
     before = dict(env.stopwatch.totals)
     agent = agent_for(job.variant, env)
     rec = CallRecorder()
-    setup = CallSetup(job.call_id, job.seed, job.initial_state, {"scenario": job.cell.scenario.id})
+    # What the line tells an agent before the call starts (a route may depend on it); the
+    # caller's accent, the noise and the scenario's expectations stay the simulator's secret.
+    metadata = {"locale": job.cell.voice.locale, "channel": job.cell.channel_name}
+    setup = CallSetup(
+        job.call_id, job.seed, job.initial_state, {"scenario": job.cell.scenario.id, **metadata}
+    )
     call = agent.open_call(setup, rec)
     sim = _CallLoop(job, env, call, rec)
     sim.run()
