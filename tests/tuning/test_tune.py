@@ -100,3 +100,15 @@ def test_a_job_without_a_change_leaves_a_record_and_no_candidate(tmp_path: Path)
     assert record.candidate is None and record.rationale == ["because"]
     assert not (tmp_path / "out/t-none/candidate.yaml").exists()
     assert record.calls_read == ["c0", "c1"] and record.split == "dev"
+
+
+def test_combine_with_fewer_than_two_changes_writes_no_combination(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    store_with_calls(tmp_path / "store").close()
+    out = tmp_path / "out"
+    code, stdout, stderr = cli(
+        "tune", "run1", "--store", str(tmp_path / "store"), "--out", str(out),
+        "-j", "t-turn", "-j", "t-none", "--combine",
+    )  # fmt: skip
+    assert code == 0, stdout + stderr
+    assert "nothing to combine: 1 job(s) proposed a change" in stdout
+    assert (out / "t-turn/candidate.yaml").is_file() and not (out / "combined").exists()

@@ -33,7 +33,8 @@ def tune(
         typer.Option(
             "--job",
             "-j",
-            help="Tuning job (repeatable): asr-hints, end-of-turn, a plugin's own job "
+            help="Tuning job (repeatable): asr-hints, end-of-turn, routing, prompt (an llm "
+            "policy's system prompt), a plugin's own job "
             "(intent-retrain of the reference domain) or module:attr. One candidate per job.",
         ),
     ] = [],  # noqa: B006
@@ -96,9 +97,12 @@ def tune(
         for line in record.rationale:
             out.print(f"  - {line}", highlight=False, markup=False)
         _print_front(out, record.figures)
+    made = sum(r.candidate is not None for r in records)
+    if combine and made < 2:
+        out.print(f"\nnothing to combine: {made} job(s) proposed a change", highlight=False)
     out.print(
-        f"\n{len(records)} job(s) in {time.perf_counter() - t0:.0f} s; records in {out_dir}/<job>/"
-        "tuning.json. Gate each candidate on the holdout split.",
+        f"\n{made} candidate(s) from {len(records)} record(s) in {time.perf_counter() - t0:.0f} s;"
+        f" records in {out_dir}/<job>/tuning.json. Gate each candidate on the holdout split.",
         highlight=False,
     )
 

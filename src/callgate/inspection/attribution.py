@@ -73,7 +73,7 @@ def attribute(
     except AgentUnavailable as exc:
         # The replay needs the agent's policy service (an LLM endpoint, a turn service).
         return Attribution(None, f"not attributed: the replay could not reach the agent ({exc})")
-    oracle_ok = _oracle_passed(call, oracle)
+    oracle_ok = oracle_passed(call, oracle)
     misheard = _misrecognised(scores.turns)
     signals = _timing_signals(call, metrics)
     if not oracle_ok:
@@ -108,7 +108,9 @@ def attribute(
     )
 
 
-def _oracle_passed(call: CallTrace, oracle: OracleCall) -> bool:
+def oracle_passed(call: CallTrace, oracle: OracleCall) -> bool:
+    """Whether a replay completed the call's task with the expected tools (its evidence judged
+    by the same evaluators as a real call's)."""
     trace = _oracle_trace(call, oracle)
     ctx = EvalContext()
     task = TaskCompletion().score_call(trace, ctx).metrics.get("task_completion")

@@ -16,8 +16,7 @@ from typing import Any
 import numpy as np
 
 from callgate.errors import UsageError
-from callgate.evaluators.text import Spellings, corpus_wer
-from callgate.speech.engines import get_asr
+from callgate.evaluators.text import Spellings
 from callgate.speech.protocols import ASRHints
 from callgate.tuning.asr_terms import (
     HeardTurn,
@@ -28,6 +27,7 @@ from callgate.tuning.asr_terms import (
     priming_sentences,
 )
 from callgate.tuning.jobs import Proposal, TuneContext
+from callgate.tuning.retranscribe import transcripts, wer_of
 
 
 class ASRHintsJob:
@@ -106,33 +106,23 @@ class ASRHintsJob:
         spellings: Spellings,
     ) -> dict[str, dict[str, Any]]:
         """WER of each hint set on sampled dev turns, with and without a hinted term."""
-        asr_spec = ctx.agent.get("asr", {})
-        engine = get_asr(asr_spec.get("engine", "whisper"), **asr_spec.get("params", {}))
         sample = self._sample(turns, terms, ctx.seed)
-        audio_cache: dict[str, Any] = {}
+        groups = {
+            True: [t for t in sample if contains_any(t.reference, terms)],
+            False: [t for t in sample if not contains_any(t.reference, terms)],
+        }
         out: dict[str, dict[str, Any]] = {}
-        total = len(sample) * len(configs)
-        done = 0
         for name, hints in configs.items():
-            pairs: dict[bool, list[tuple[str, str]]] = {True: [], False: []}
-            for t in sample:
-                track = t.call.caller_audio
-                if track is None or t.turn.asr is None:
-                    continue
-                if track.sha256 not in audio_cache:
-                    audio_cache[track.sha256] = ctx.env.blobs.get(track)
-                clip = audio_cache[track.sha256].slice(t.turn.asr.audio_start, t.turn.asr.audio_end)
-                result, _ = ctx.env.cache.transcribe(engine, clip, hints)
-                pairs[contains_any(t.reference, terms)].append(
-                    (spellings(t.reference), spellings(result.text))
-                )
-                done += 1
-                ctx.progress(f"asr-hints: {name}", done, total)
+            asr = {**ctx.agent.get("asr", {}), "hints": hints_spec(hints)}
+            rates = {}
+            for has_terms, group in groups.items():
+                heard = transcripts(ctx, asr, group, f"asr-hints: {name}")
+                rates[has_terms] = wer_of(group, heard, spellings)
             out[name] = {
-                "with_terms": _wer(pairs[True]),
-                "without_terms": _wer(pairs[False]),
-                "turns_with_terms": len(pairs[True]),
-                "turns_without_terms": len(pairs[False]),
+                "with_terms": rates[True][0],
+                "without_terms": rates[False][0],
+                "turns_with_terms": rates[True][1],
+                "turns_without_terms": rates[False][1],
             }
         return out
 
@@ -170,7 +160,9 @@ class ASRHintsJob:
                 f" ({m['turns_with_terms']} turns), without {_f(cur['without_terms'])} -> "
                 f"{_f(m['without_terms'])} ({m['turns_without_terms']} turns)"
             )
-            if bias is not None and bias > self.tolerance:
+            if bias is None:
+                verdicts.append(verdict + ": over-biasing not measurable (no turn without a term)")
+            elif bias > self.tolerance:
                 verdicts.append(verdict + f": over-biased (+{bias:.3f} > {self.tolerance})")
             elif gain is None or gain <= 0:
                 verdicts.append(verdict + ": no gain")
@@ -199,8 +191,9 @@ class ASRHintsJob:
         )
 
 
-def _wer(pairs: list[tuple[str, str]]) -> float | None:
-    return corpus_wer(pairs, normalized=True) if pairs else None
+def hints_spec(hints: ASRHints) -> dict[str, Any]:
+    """The ``asr.hints`` block of a variant for these hints."""
+    return {"vocabulary": list(hints.vocabulary), "prompt": hints.prompt}
 
 
 def _minus(a: float | None, b: float | None) -> float | None:

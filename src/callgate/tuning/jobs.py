@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from callgate.agents.env import CallEnv
 from callgate.registry import Registry
 from callgate.scenarios.evaluation import EvaluationRules
+from callgate.scenarios.model import Reaction, Scenario
 from callgate.store.records import CallScores
 from callgate.traces.model import CallTrace
 
@@ -49,6 +50,10 @@ class TuneContext:
     out_dir: Path
     seed: int = 0
     progress: Progress = _no_progress
+    # The dev calls' scenarios and the suite's default reactions: what a job that replays calls
+    # as text needs (holdout scenarios are not here).
+    scenarios: dict[str, Scenario] = field(default_factory=dict)
+    reactions: list[Reaction] = field(default_factory=list)
 
     def failed(self) -> list[TuneCall]:
         """Failed calls by the failure rule of the report (unscored calls are left out)."""

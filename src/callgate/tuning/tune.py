@@ -4,13 +4,14 @@ Each job gets the dev calls of one variant, proposes one change, and leaves a fo
 ``OUT/<job>/`` with ``candidate.yaml`` (when it found a change worth making), ``tuning.json`` (the
 :class:`TuningRecord`) and any data file the candidate uses. One change per candidate by default,
 so an ASR change and a policy change are judged apart; ``combine`` adds a candidate that takes
-every job's change at once and says which.
+every job's change at once and says which (when at least two jobs made one).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +21,17 @@ from callgate.agents.env import CallEnv
 from callgate.errors import UsageError
 from callgate.files import atomic_write
 from callgate.scenarios.evaluation import EvaluationRules
+from callgate.scenarios.model import Reaction, Scenario, Suite
 from callgate.store.db import Store
 from callgate.tuning.candidate import leaf_paths, merge, write_candidate
-from callgate.tuning.jobs import TUNING_JOBS, Progress, Proposal, TuneContext, TuningJob
+from callgate.tuning.jobs import (
+    TUNING_JOBS,
+    Progress,
+    Proposal,
+    TuneCall,
+    TuneContext,
+    TuningJob,
+)
 from callgate.tuning.model import TuningRecord
 from callgate.tuning.reading import dev_calls, record_reads
 
@@ -57,11 +66,12 @@ def tune(
     jobs = _instantiate(request, agent)
     rules = EvaluationRules.model_validate((spec.suite_json or {}).get("evaluation") or {})
     calls = dev_calls(store, row.run_id, request.variant)
+    scenarios, reactions = _dev_scenarios(spec.suite_json, calls)
     env = CallEnv.at(store.root)
     records: list[TuningRecord] = []
     proposals: dict[str, Proposal] = {}
     for name, job in jobs:
-        job_dir = request.out_dir / name
+        job_dir = request.out_dir / _slug(name)
         job_id = _job_id(name, row.run_id, request, spec.variants.get(request.variant, ""))
         record_reads(store, row.run_id, job_id, calls)
         ctx = TuneContext(
@@ -74,6 +84,8 @@ def tune(
             out_dir=job_dir,
             seed=request.seed,
             progress=progress or (lambda *_: None),
+            scenarios=scenarios,
+            reactions=reactions,
         )
         proposal = job.propose(ctx)
         proposals[name] = proposal
@@ -95,9 +107,21 @@ def tune(
             record = _with_candidate(record, job_dir, request.variant, name, agent, proposal)
         _write_record(job_dir, record)
         records.append(record)
-    if request.combine:
+    if request.combine and sum(r.candidate is not None for r in records) >= 2:
         records.append(_combined(request, row.run_id, agent, records, proposals))
     return records
+
+
+def _dev_scenarios(
+    suite_json: dict[str, Any] | None, calls: list[TuneCall]
+) -> tuple[dict[str, Scenario], list[Reaction]]:
+    """The scenarios of the dev calls, from the suite the run stored (none for imported runs)."""
+    if not suite_json:
+        return {}, []
+    suite = Suite.model_validate(suite_json)
+    wanted = {c.trace.scenario_id for c in calls}
+    scenarios = {s.id: s for s in suite.scenarios if s.id in wanted and s.split == "dev"}
+    return scenarios, list(suite.reactions)
 
 
 def _instantiate(request: TuneRequest, agent: dict[str, Any]) -> list[tuple[str, TuningJob]]:
@@ -139,7 +163,7 @@ def _with_candidate(
     agent: dict[str, Any],
     proposal: Proposal,
 ) -> TuningRecord:
-    candidate_name = f"{variant}-{name}"
+    candidate_name = f"{variant}-{_slug(name)}"
     path = job_dir / "candidate.yaml"
     why = proposal.rationale[0] if proposal.rationale else name
     write_candidate(path, candidate_name, f"{variant} + {name}: {why}", agent, proposal.patch)
@@ -160,10 +184,6 @@ def _combined(
     proposals: dict[str, Proposal],
 ) -> TuningRecord:
     made = [r for r in records if r.candidate is not None]
-    if len(made) < 2:
-        raise UsageError(
-            f"only {len(made)} job(s) proposed a change, nothing to combine", field="--combine"
-        )
     patch: dict[str, Any] = {}
     owner: dict[str, str] = {}
     for r in made:
@@ -199,6 +219,11 @@ def _combined(
     )
     _write_record(out, record)
     return record
+
+
+def _slug(name: str) -> str:
+    """A job name as a folder and variant name: a ``module:attr`` reference keeps its words."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "job"
 
 
 def _overlaps(a: str, b: str) -> bool:
