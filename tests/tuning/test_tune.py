@@ -44,8 +44,10 @@ def jobs() -> Iterator[None]:
     TUNING_JOBS.register("t-hints")(lambda: Patching({"asr": {"hints": {"prompt": "freeze"}}}))
     TUNING_JOBS.register("t-turn2")(lambda: Patching({"turn": {"end_of_turn_silence_ms": 500}}))
     TUNING_JOBS.register("t-none")(Patching)
+    route = {"when": {"locale": ["en-GB"]}, "asr": {"engine": "whisper"}}
+    TUNING_JOBS.register("t-route")(lambda: Patching({"routes": [route]}))
     yield
-    for name in ("t-turn", "t-hints", "t-turn2", "t-none"):
+    for name in ("t-turn", "t-hints", "t-turn2", "t-none", "t-route"):
         TUNING_JOBS.unregister(name)
 
 
@@ -112,3 +114,10 @@ def test_combine_with_fewer_than_two_changes_writes_no_combination(tmp_path: Pat
     assert code == 0, stdout + stderr
     assert "nothing to combine: 1 job(s) proposed a change" in stdout
     assert (out / "t-turn/candidate.yaml").is_file() and not (out / "combined").exists()
+
+
+def test_a_combination_says_when_a_route_shadows_another_asr_change(tmp_path: Path) -> None:
+    store = store_with_calls(tmp_path / "store")
+    *_, both = tune(store, request(tmp_path / "out", "t-hints", "t-route", combine=True))
+    assert both.combines == ["t-hints", "t-route"]
+    assert any("t-hints's ASR change does not reach calls matching" in r for r in both.rationale)

@@ -214,11 +214,32 @@ def _combined(
         candidate_name=name,
         changes=leaf_paths(patch),
         combines=kinds,
-        rationale=[f"every change of {', '.join(kinds)} at once (each is also a candidate alone)"],
+        rationale=[
+            f"every change of {', '.join(kinds)} at once (each is also a candidate alone)",
+            *_shadowed(made, proposals),
+        ],
         files=[f for r in made for f in r.files],
     )
     _write_record(out, record)
     return record
+
+
+def _shadowed(made: list[TuningRecord], proposals: dict[str, Proposal]) -> list[str]:
+    """A route's ``asr`` block replaces the variant's whole ``asr`` for the calls it takes, so
+    another job's ASR change does not reach them: say so, it is easy to miss."""
+    routed = [
+        (r.kind, route["when"])
+        for r in made
+        for route in proposals[r.kind].patch.get("routes", [])
+        if isinstance(route, dict) and route.get("asr") is not None
+    ]
+    asr_jobs = [r.kind for r in made if any(c.startswith("asr.") for c in r.changes)]
+    return [
+        f"{', '.join(asr_jobs)}'s ASR change does not reach calls matching {when}: {kind}'s route "
+        "replaces their whole asr block"
+        for kind, when in routed
+        if asr_jobs
+    ]
 
 
 def _slug(name: str) -> str:
