@@ -122,7 +122,7 @@ def test_a_holdout_scenario_read_by_a_tuning_job(tmp_path: Path, cli) -> None:  
         ("c1", "r1", "held", "holdout"),
         ("c2", "r1", "balance", "dev"),
         ("c3", "r1", "held", "holdout"),
-        ("c4", "r2", "limit", "holdout"),  # another suite's scenario, whatever its name
+        ("c4", "r2", "held", "holdout"),  # another suite's scenario of the same name
     ):
         store.put_call(call(call_id=call_id, run_id=run_id, scenario_id=sid, split=split))
     store.record_tuning_read("r1", "c1", "job-7")

@@ -60,3 +60,19 @@ def test_bad_parameters_are_one_line_errors() -> None:
         EndOfTurnJob(waits_ms=[10])
     with pytest.raises(UsageError, match="pipeline"):
         EndOfTurnJob().check({"kind": "websocket"})
+
+
+def test_an_utterance_the_vad_does_not_hear_is_lost_not_dropped() -> None:
+    heard = [utt("a", 0.2), utt("b", 0.2)]
+    deaf = [_Utterance("a", [], 2.2, 1.0), utt("b", 0.2)]  # this setting hears nothing in a
+    good, bad = _score(heard, 0.5), _score(deaf, 0.5)
+    assert bad["cohorts"]["a"] == {
+        "utterances": 1,
+        "cut_rate": 1.0,
+        "missed": 1,
+        "ttfa_median": float("inf"),
+    }
+    assert set(bad["cohorts"]) == set(good["cohorts"])  # every cohort keeps its key
+    rows = [{"vad": "v", "wait_ms": 500, **good}, {"vad": "deaf", "wait_ms": 500, **bad}]
+    assert EndOfTurnJob(tolerance=0.5)._choose(rows, rows[0]) is rows[0]
+    assert [p["vad"] for p in _pareto(rows)["a"]] == ["v"]

@@ -32,7 +32,7 @@ DEV = [
     "balance-pause-can-you",
 ]
 HOLDOUT = ["freeze-asr-freeze-vs-fees", "dispute-netflix", "pin-slot-card"]
-JOBS = ["asr-hints", "intent-retrain", "end-of-turn"]
+JOBS = ["asr-hints", "intent-retrain", "end-of-turn", "routing"]
 COHORT = ("voice=scottish", "noise=clean", "channel=phone")
 
 
@@ -60,6 +60,7 @@ def tune_outputs(cli, store: Path, out: Path) -> dict[str, str]:  # type: ignore
         args += ["-j", job]
     args += ["-p", "asr-hints.sample=12", "-p", "asr-hints.min_misses=1"]
     args += ["-p", "intent-retrain.min_pairs=3", "-p", "intent-retrain.max_wer=1.0"]
+    args += ["-p", "routing.min_calls=1", "-p", "routing.sample=10", "-p", "routing.keys=[channel]"]
     code, stdout, stderr = cli(*args)
     assert code == 0, stdout + stderr
     files = {}
@@ -89,16 +90,18 @@ def test_poisoned_holdout_changes_no_candidate_and_reads_are_dev_only(
     shutil.copytree(clean, poisoned)
     assert poison(poisoned) == len(HOLDOUT)
 
-    out = tmp_path / "tuned"
-    before = tune_outputs(cli, clean, out)
-    assert {"asr-hints/candidate.yaml", "intent-retrain/candidate.yaml"} <= set(before)
-    after = tune_outputs(cli, poisoned, out)
-    assert after == before  # candidates, training data and every measured figure
+    before = tune_outputs(cli, clean, tmp_path / "tuned")
+    assert "asr-hints/candidate.yaml" in before
+    assert "pairs" in before["intent-retrain/figures"]  # it labelled dev turns (candidate or not)
+    after = tune_outputs(cli, poisoned, tmp_path / "tuned-poisoned")
+    # Candidates, training data and every measured figure; the training file's absolute path
+    # names its folder, so compare with that folder's name swapped.
+    assert {k: v.replace("tuned-poisoned", "tuned") for k, v in after.items()} == before
 
     run_id = traces[0][0].run_id
     dev_ids = {t.call_id for t, _ in traces if t.split == "dev"}
     for job in JOBS:
-        record = json.loads((out / job / "tuning.json").read_text())
+        record = json.loads((tmp_path / "tuned" / job / "tuning.json").read_text())
         assert set(record["calls_read"]) == dev_ids
     with StoreReader.open(clean) as store:
         assert store.holdout_tuning_reads([run_id]) == []

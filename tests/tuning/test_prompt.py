@@ -20,7 +20,7 @@ from callgate.tuning.prompt import PromptJob
 from factories import call, caller
 from support.http_double import serve
 
-SCENARIO = "freeze-debit-simple"
+SCENARIOS = ("freeze-debit-simple", "freeze-credit-simple")
 
 
 def model(body: dict[str, Any]) -> tuple[int, Any]:
@@ -32,10 +32,11 @@ def model(body: dict[str, Any]) -> tuple[int, Any]:
     elif "that's all" in last.get("content", "").lower():
         message = {"role": "assistant", "content": None, "tool_calls": [tool_call("end_call", {})]}
     elif "freeze" in last.get("content", "").lower() and "Examples from earlier" in system:
+        card = "credit" if "credit" in last["content"].lower() else "debit"
         message = {
             "role": "assistant",
             "content": None,
-            "tool_calls": [tool_call("freeze_card", {"card": "debit"})],
+            "tool_calls": [tool_call("freeze_card", {"card": card})],
         }
     else:
         message = {"role": "assistant", "content": "Sorry, could you say that again?"}
@@ -55,17 +56,18 @@ def tool_call(name: str, args: dict[str, Any]) -> dict[str, Any]:
 
 def context(tmp_path: Path, base_url: str) -> TuneContext:
     suite = load_suite("banking").suite
-    scenario = next(s for s in suite.scenarios if s.id == SCENARIO)
-    state = copy.deepcopy(suite.fixtures[scenario.fixture])
-    trace = call(
-        scenario_id=SCENARIO,
-        initial_state=state,
-        expectation=scenario.expect.model_dump(mode="json"),
-        caller_turns=[caller(0, scenario.caller.turns[0].say, 0.0, 2.0)],
-    )
-    scores = CallScores(
-        metrics={"task_completion": 0.0, "tool_selection_accuracy": 0.0}, reasons={}
-    )
+    scenarios = {s.id: s for s in suite.scenarios if s.id in SCENARIOS}
+    calls = []
+    for i, scenario in enumerate(scenarios.values()):
+        trace = call(
+            call_id=f"c{i}",
+            scenario_id=scenario.id,
+            initial_state=copy.deepcopy(suite.fixtures[scenario.fixture]),
+            expectation=scenario.expect.model_dump(mode="json"),
+            caller_turns=[caller(0, scenario.caller.turns[0].say, 0.0, 2.0)],
+        )
+        metrics: dict[str, float | None] = {"task_completion": 0.0, "tool_selection_accuracy": 0.0}
+        calls.append(TuneCall(trace, CallScores(metrics=metrics, reasons={})))
     agent = {
         "kind": "pipeline",
         "policy": {
@@ -79,10 +81,10 @@ def context(tmp_path: Path, base_url: str) -> TuneContext:
         suite.evaluation,
         "baseline",
         agent,
-        [TuneCall(trace, scores)],
+        calls,
         CallEnv.at(tmp_path / "store"),
         tmp_path / "out",
-        scenarios={SCENARIO: scenario},
+        scenarios=scenarios,
         reactions=list(suite.reactions),
     )
 
@@ -92,11 +94,12 @@ def test_the_edit_that_passes_more_dev_scenarios_is_proposed(tmp_path: Path) -> 
         proposal = PromptJob().propose(context(tmp_path, url))
     assert seen, "every prompt was replayed through the endpoint"
     rates = proposal.figures["pass_rate"]
+    # Each scenario passes with the other's example (scored out of fold), none without one.
     assert rates["current"] == 0.0 and rates["+examples"] == 1.0
     assert proposal.figures["chosen"] == "+examples"  # as good as +act+examples, and shorter
     prompt = proposal.patch["policy"]["params"]["system_prompt"]
     assert 'Caller: "I need to freeze my debit card please." -> call freeze_card' in prompt
-    assert '{"card": "debit"}' in prompt
+    assert '{"card": "debit"}' in prompt and '{"card": "credit"}' in prompt
 
 
 def test_no_edit_better_than_the_current_prompt_makes_no_candidate(tmp_path: Path) -> None:

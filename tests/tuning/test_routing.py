@@ -74,6 +74,8 @@ def context(tmp_path: Path, uk_done: float = 0.0, engine: str = "parrot") -> Tun
         "kind": "pipeline",
         "asr": {"engine": engine, "params": {}, "hints": {"vocabulary": [], "prompt": ""}},
         "routing": {"transfer_after_failures": 2},
+        "policy": {"name": "any"},
+        "tools": {"toolset": "any"},
     }
     rules = EvaluationRules(entities=["debit"])
     return TuneContext("s", rules, "baseline", agent_block, calls, env, tmp_path / "out")
@@ -102,10 +104,12 @@ def test_when_no_asr_helps_the_cohort_goes_to_a_human_sooner(tmp_path: Path) -> 
 def test_another_engine_given_as_an_option_is_tried(tmp_path: Path) -> None:
     ASR_ENGINES.register("oracle-ear")(lambda: Parrot(perfect=True))
     try:
-        job = RoutingJob(keys=["locale"], asr_options=[{"engine": "oracle-ear"}])
+        job = RoutingJob(keys=["locale"], max_terms=0, asr_options=[{"engine": "oracle-ear"}])
         ctx = context(tmp_path)
         proposal = job.propose(ctx)
-        assert "asr option 1 (oracle-ear)" in proposal.figures["wer"]
+        assert proposal.figures["wer"]["asr option 1 (oracle-ear)"]["wer"] == 0.0
+        (route,) = proposal.patch["routes"]
+        assert route["asr"]["engine"] == "oracle-ear"  # better than the cohort's own hints
     finally:
         ASR_ENGINES.unregister("oracle-ear")
 
@@ -118,3 +122,16 @@ def test_no_cohort_trails_no_candidate(tmp_path: Path) -> None:
 def test_only_line_metadata_can_be_routed_on() -> None:
     with pytest.raises(UsageError, match="routing keys must be among locale, channel"):
         RoutingJob(keys=["accent"])
+
+
+def test_a_new_route_goes_first_and_current_is_what_the_cohort_runs_now(tmp_path: Path) -> None:
+    ctx = context(tmp_path)
+    old = {
+        "when": {"locale": ["en-GB"]},
+        "asr": {"engine": "parrot", "hints": {"vocabulary": ["x"]}},
+    }
+    ctx.agent["routes"] = [old]
+    proposal = RoutingJob(keys=["locale"]).propose(ctx)
+    new, kept = proposal.patch["routes"]
+    assert kept == old and new["when"] == {"locale": ["en-GB"]}
+    assert new["asr"]["hints"]["vocabulary"] == ["x", "debit"]  # built on the route's own ASR

@@ -92,8 +92,32 @@ def test_one_candidate_per_job_and_an_explicit_combination(tmp_path: Path) -> No
 
 def test_two_jobs_changing_one_block_field_are_not_combined(tmp_path: Path) -> None:
     store = store_with_calls(tmp_path / "store")
-    with pytest.raises(UsageError, match=r"jobs t-turn and t-turn2 both change turn\.end_of_turn"):
-        tune(store, request(tmp_path / "out", "t-turn", "t-turn2", combine=True))
+    *alone, both = tune(store, request(tmp_path / "out", "t-turn", "t-turn2", combine=True))
+    assert all(r.candidate for r in alone) and both.candidate is None
+    assert both.rationale == [
+        "not combined: t-turn and t-turn2 both change turn.end_of_turn_silence_ms"
+    ]
+    assert not (tmp_path / "out/combined/candidate.yaml").exists()
+
+
+def test_a_job_that_now_proposes_nothing_leaves_no_old_candidate(tmp_path: Path) -> None:
+    store = store_with_calls(tmp_path / "store")
+    out = tmp_path / "out"
+    tune(store, request(out, "t-turn", "t-hints", combine=True))
+    assert (out / "t-turn/candidate.yaml").is_file() and (out / "combined/candidate.yaml").is_file()
+    TUNING_JOBS.unregister("t-turn")
+    TUNING_JOBS.register("t-turn")(Patching)  # the same job, no change this time
+    tune(store, request(out, "t-turn", "t-hints", combine=True))
+    assert not (out / "t-turn/candidate.yaml").exists()
+    assert not (out / "combined").exists() or not any((out / "combined").iterdir())
+
+
+def test_an_unwritable_out_is_refused_before_any_read(tmp_path: Path) -> None:
+    store = store_with_calls(tmp_path / "store")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(UsageError, match="--out: cannot write here"):
+        tune(store, request(tmp_path / "file" / "out", "t-turn"))
+    assert store.tuned_on(["run1"]) == []
 
 
 def test_a_job_without_a_change_leaves_a_record_and_no_candidate(tmp_path: Path) -> None:

@@ -19,14 +19,16 @@ from callgate.tuning.jobs import TuneCall, TuneContext
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests"))
 from factories import agent, call, caller
 
+# A confusion the current model gets wrong ("spew" for "dispute": it hears an affirmation), made
+# by several callers, so a model retrained on some of them understands the others.
 HEARD = [
+    ("I want to dispute it.", "I wanted to spew it."),
+    ("I want to dispute it please.", "I wanted to spew it please."),
+    ("I want to dispute it now.", "I wanted to spew it now."),
+    ("I want to dispute it today.", "I wanted to spew it today."),
+    ("I want to dispute it, thanks.", "I wanted to spew it, thanks."),
+    ("I want to dispute it right away.", "I wanted to spew it right away."),
     ("Please freeze my debit card.", "Please fees my debit card."),
-    ("I want to check my savings balance.", "I want to check my saving balance."),
-    ("Can you move fifty dollars to savings?", "Can you move fifty dollars to savings?"),
-    ("Dispute the Uber charge please.", "Dispute the Uber charge please."),
-    ("Reset the PIN on my credit card.", "Reset the pin on my credit card."),
-    ("I want to dispute a charge.", "I want to the spute a charge."),
-    ("Freeze the credit card right now.", "Fees the credit card right now."),
     ("What's my checking balance?", "What's my checking balance?"),
     ("Please freeze my debit card.", "Jupiter walrus spoon."),  # garbled: left out
 ]
@@ -62,21 +64,35 @@ def test_pairs_are_asr_text_with_the_intent_of_the_real_words(tmp_path: Path) ->
     rows = [json.loads(line) for line in path.read_text().splitlines()]
     pairs = {(r["text"], r["intent"]) for r in rows}
     assert ("Please fees my debit card.", "freeze_card") in pairs
-    assert ("I want to the spute a charge.", "dispute_charge") in pairs
+    assert ("I wanted to spew it.", "dispute_charge") in pairs
     assert not any("Jupiter" in t for t, _ in pairs)
     assert proposal.figures["skipped_garbled"] == 1
     training = proposal.patch["policy"]["params"]["training"]
     assert training == ["intents", str(path)] and path.is_absolute()
     assert proposal.patch["policy"]["version"] == "1.0+dev-asr"
     # The candidate's training list loads: the file by path beside the bundled dataset.
+    assert (
+        IntentModel.load_or_train(["intents"]).predict("I wanted to spew it.")[0]
+        != "dispute_charge"
+    )
     model = IntentModel.load_or_train(training)
-    assert model.predict("fees my debit card")[0] == "freeze_card"
+    assert model.predict("I wanted to spew it.")[0] == "dispute_charge"
+    figures = proposal.figures
+    assert figures["asr_agreement_after"] > figures["asr_agreement_before"]
 
 
 def test_the_file_name_holds_its_content_hash(tmp_path: Path) -> None:
     a = IntentRetrainJob(min_pairs=3).propose(context(tmp_path)).files[0]
     b = IntentRetrainJob(min_pairs=3, max_wer=10.0).propose(context(tmp_path)).files[0]
     assert a != b  # more pairs kept: another file, so another variant and another run
+
+
+def test_no_gain_on_unseen_scenarios_makes_no_candidate(tmp_path: Path) -> None:
+    ctx = context(tmp_path)
+    ctx.calls = [c for c in ctx.calls if "spew" not in c.trace.agent_turns[1].asr.text]  # type: ignore[union-attr]
+    proposal = IntentRetrainJob(min_pairs=1).propose(ctx)
+    assert proposal.patch == {} and "no gain from retraining" in proposal.rationale[0]
+    assert not list((tmp_path / "out").glob("*.jsonl"))
 
 
 def test_too_few_pairs_makes_no_candidate(tmp_path: Path) -> None:

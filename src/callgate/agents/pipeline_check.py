@@ -37,3 +37,7 @@ def check_pipeline(config: PipelineConfig, models_dir: Path | None) -> None:
     )
     tool_params = {"initial_state": {}, **config.tools.params}
     build_part(TOOLSETS.create, config.tools.toolset, tool_params, "tools.params")
+    for i, route in enumerate(config.routes):  # a route's ASR fails here too, not in its calls
+        if route.asr is not None:
+            ASR_ENGINES.require(route.asr.engine, f"routes[{i}].asr.engine")
+            build_part(get_asr, route.asr.engine, route.asr.params, f"routes[{i}].asr.params")

@@ -142,9 +142,10 @@ def _tuning_reads(store: Path | None, suite: str) -> dict[str, list[str]] | None
 
 
 def _write(path: Path, text: str) -> None:
+    from callgate.files import atomic_write
+
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        atomic_write(path, text)  # an interrupted write leaves the old file or none
     except OSError as exc:
         raise UsageError(f"cannot write ({exc.strerror})", source=path) from None
 

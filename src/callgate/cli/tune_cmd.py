@@ -111,7 +111,7 @@ def _params(items: list[str]) -> dict[str, dict[str, Any]]:
     params: dict[str, dict[str, Any]] = {}
     for item in items:
         key, eq, raw = item.partition("=")
-        job, dot, name = key.partition(".")
+        job, dot, name = key.rpartition(".")  # a job may be a dotted module:attr reference
         if not eq or not dot or not job or not name.isidentifier():
             raise UsageError(f"expected JOB.NAME=VALUE, got {item!r}", field="--param")
         try:

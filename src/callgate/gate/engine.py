@@ -91,7 +91,8 @@ def run_gate(
 def tuning_warnings(store_dir: Path | None, base: Side, cand: Side) -> list[str]:
     """Warn, from the tuning reads the store holds, when the compared calls are a candidate's own
     tuning data: a tuning job read calls of the same scenarios (in any run), or read holdout
-    calls at all. Verdicts on them may then be optimistic. Warns, never blocks."""
+    calls of these runs or of their holdout scenarios. Verdicts on them may then be optimistic.
+    Warns, never blocks."""
     run_ids = sorted(set(base.run_ids) | set(cand.run_ids))
     if store_dir is None or not run_ids or not (store_dir / "callgate.db").is_file():
         return []

@@ -6,17 +6,20 @@
 3. Re-transcribe a seeded sample of dev turns, from the audio the agent heard, with the current
    hints and with each new set. Accuracy must rise on turns that contain a hinted term, and must
    not fall (beyond ``tolerance``) on turns that contain none: hints that bias the ASR towards
-   the domain at everyone else's expense are over-biased, and are not proposed.
+   the domain at everyone else's expense are over-biased, and are not proposed. The sets are
+   measured out of fold (:mod:`callgate.tuning.folds`): built from half the dev scenarios,
+   heard on the other half's turns, both ways; the candidate's set is built from all of them.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import numpy as np
 
 from callgate.errors import UsageError
-from callgate.evaluators.text import Spellings
+from callgate.evaluators.text import Spellings, corpus_wer
 from callgate.speech.protocols import ASRHints
 from callgate.tuning.asr_terms import (
     HeardTurn,
@@ -26,8 +29,9 @@ from callgate.tuning.asr_terms import (
     missed_terms,
     priming_sentences,
 )
-from callgate.tuning.jobs import Proposal, TuneContext
-from callgate.tuning.retranscribe import transcripts, wer_of
+from callgate.tuning.folds import two_folds
+from callgate.tuning.jobs import Proposal, TuneCall, TuneContext
+from callgate.tuning.retranscribe import transcripts
 
 
 class ASRHintsJob:
@@ -63,19 +67,12 @@ class ASRHintsJob:
 
     def propose(self, ctx: TuneContext) -> Proposal:
         spellings = Spellings(ctx.rules.spellings)
-        traces = [c.trace for c in ctx.calls]
-        vocabulary = domain_vocabulary(ctx.rules, traces)
-        failed = heard_turns(c.trace for c in ctx.failed())
-        misses = missed_terms(failed, vocabulary, spellings)
         hints = ctx.agent.get("asr", {}).get("hints", {})
         old_vocabulary = list(hints.get("vocabulary", []))
-        known = {w.lower() for w in old_vocabulary}
-        terms = [w for w, n in misses.most_common() if n >= self.min_misses and w not in known][
-            : self.max_terms
-        ]
+        base = ASRHints(tuple(old_vocabulary), hints.get("prompt", ""))
+        terms, prompt, misses = self._build(ctx, ctx.calls, old_vocabulary)
         figures: dict[str, Any] = {
             "failed_dev_calls": len(ctx.failed()),
-            "failed_turns_heard": len(failed),
             "missed_terms": dict(misses.most_common(30)),
         }
         if not terms:
@@ -86,54 +83,78 @@ class ASRHintsJob:
                 ],
                 figures=figures,
             )
-        turns = heard_turns(traces)
-        prompt = " ".join(priming_sentences(turns, terms, self.prompt_words))
-        base = ASRHints(tuple(old_vocabulary), hints.get("prompt", ""))
+        measured = self._measure(ctx, base, old_vocabulary, spellings)
+        figures.update({"terms": terms, "prompt": prompt, "wer": measured})
         options = {
             "vocabulary": ASRHints((*old_vocabulary, *terms), base.prompt),
             "vocabulary+prompt": ASRHints((*old_vocabulary, *terms), prompt or base.prompt),
         }
-        measured = self._measure(ctx, turns, set(terms), {"current": base, **options}, spellings)
-        figures.update({"terms": terms, "prompt": prompt, "wer": measured})
         return self._choose(terms, options, measured, figures)
+
+    def _build(
+        self, ctx: TuneContext, calls: list[TuneCall], old_vocabulary: list[str]
+    ) -> tuple[list[str], str, Counter[str]]:
+        """The terms lost in these calls' failures and a prompt of their callers' sentences."""
+        traces = [c.trace for c in calls]
+        failed = heard_turns(c.trace for c in calls if c.scores is not None and c.scores.failed)
+        vocabulary = domain_vocabulary(ctx.rules, traces)
+        misses = missed_terms(failed, vocabulary, Spellings(ctx.rules.spellings))
+        known = {w.lower() for w in old_vocabulary}
+        ranked = [w for w, n in misses.most_common() if n >= self.min_misses and w not in known]
+        terms = ranked[: self.max_terms]
+        prompt = " ".join(priming_sentences(heard_turns(traces), terms, self.prompt_words))
+        return terms, prompt, misses
 
     def _measure(
         self,
         ctx: TuneContext,
-        turns: list[HeardTurn],
-        terms: set[str],
-        configs: dict[str, ASRHints],
+        base: ASRHints,
+        old_vocabulary: list[str],
         spellings: Spellings,
     ) -> dict[str, dict[str, Any]]:
-        """WER of each hint set on sampled dev turns, with and without a hinted term."""
-        sample = self._sample(turns, terms, ctx.seed)
-        groups = {
-            True: [t for t in sample if contains_any(t.reference, terms)],
-            False: [t for t in sample if not contains_any(t.reference, terms)],
-        }
+        """WER of the current hints and of each new set, with and without a hinted term, out of
+        fold: hints built from one half of the dev scenarios, heard on the other half's turns."""
+        folds = two_folds((c.trace.scenario_id for c in ctx.calls), ctx.seed)
+        pairs: dict[str, dict[bool, list[tuple[str, str]]]] = {}
+        for k, test in enumerate(folds):
+            train = [c for c in ctx.calls if c.trace.scenario_id not in test]
+            terms, prompt, _ = self._build(ctx, train, old_vocabulary)
+            configs = {
+                "current": base,
+                "vocabulary": ASRHints((*old_vocabulary, *terms), base.prompt),
+                "vocabulary+prompt": ASRHints((*old_vocabulary, *terms), prompt or base.prompt),
+            }
+            tested = heard_turns(c.trace for c in ctx.calls if c.trace.scenario_id in test)
+            sample = self._sample(tested, set(terms), ctx.seed + k, self.sample // 2)
+            for name, hints in configs.items():
+                asr = {**ctx.agent.get("asr", {}), "hints": hints_spec(hints)}
+                heard = transcripts(ctx, asr, sample, f"asr-hints: fold {k + 1}/2, {name}")
+                for t, text in zip(sample, heard, strict=True):
+                    if text is not None:
+                        pair = (spellings(t.reference), spellings(text))
+                        has = contains_any(t.reference, set(terms))
+                        pairs.setdefault(name, {True: [], False: []})[has].append(pair)
         out: dict[str, dict[str, Any]] = {}
-        for name, hints in configs.items():
-            asr = {**ctx.agent.get("asr", {}), "hints": hints_spec(hints)}
-            rates = {}
-            for has_terms, group in groups.items():
-                heard = transcripts(ctx, asr, group, f"asr-hints: {name}")
-                rates[has_terms] = wer_of(group, heard, spellings)
+        for name, groups in pairs.items():
             out[name] = {
-                "with_terms": rates[True][0],
-                "without_terms": rates[False][0],
-                "turns_with_terms": rates[True][1],
-                "turns_without_terms": rates[False][1],
+                "with_terms": corpus_wer(groups[True], normalized=True) if groups[True] else None,
+                "without_terms": (
+                    corpus_wer(groups[False], normalized=True) if groups[False] else None
+                ),
+                "turns_with_terms": len(groups[True]),
+                "turns_without_terms": len(groups[False]),
             }
         return out
 
-    def _sample(self, turns: list[HeardTurn], terms: set[str], seed: int) -> list[HeardTurn]:
+    def _sample(
+        self, turns: list[HeardTurn], terms: set[str], seed: int, size: int
+    ) -> list[HeardTurn]:
         """Up to half the sample from turns with a hinted term, the rest from turns without."""
         rng = np.random.default_rng([seed, 0xA5])
         with_terms = [t for t in turns if contains_any(t.reference, terms)]
         without = [t for t in turns if not contains_any(t.reference, terms)]
-        half = self.sample // 2
-        take_with = min(len(with_terms), max(half, self.sample - len(without)))
-        take_without = min(len(without), self.sample - take_with)
+        take_with = min(len(with_terms), max(size // 2, size - len(without)))
+        take_without = min(len(without), size - take_with)
 
         def pick(pool: list[HeardTurn], k: int) -> list[HeardTurn]:
             idx = sorted(rng.choice(len(pool), size=k, replace=False).tolist()) if k else []

@@ -5,7 +5,7 @@ its VAD (:func:`callgate.agents.pipeline.group_turns`). This job replays exactly
 the audio the agent heard in every dev call, for each (VAD setting, wait) of the sweep:
 
 * a **cut-off** is a caller utterance the agent would split, answering before the caller is done
-  (a mid-sentence pause longer than the wait);
+  (a mid-sentence pause longer than the wait), or one its VAD would not hear at all;
 * **time to first audio** is from the end of the caller's speech to the end of turn, plus the
   call's own ASR, policy and TTS time after the end of turn (the median of its stored turns).
 
@@ -180,14 +180,17 @@ def _after_eot(trace: CallTrace) -> float:
 
 
 def _score(utterances: list[_Utterance], wait_s: float) -> dict[str, Any]:
-    by_cohort: dict[str, list[tuple[bool, float]]] = defaultdict(list)
+    """Per cohort and over all: cut-offs, missed utterances, median time to first audio. An
+    utterance the VAD does not hear at all is never answered: it counts as lost with the cut-offs
+    (a setting must not look better by hearing less) and has no time to first audio."""
+    by_cohort: dict[str, list[tuple[str, float | None]]] = defaultdict(list)
     for u in utterances:
         turns = group_turns(u.segments, wait_s)
         if not turns:
-            continue  # the VAD heard nothing: no end of turn at any wait
-        cut = len(turns) > 1
+            by_cohort[u.cohort].append(("missed", None))
+            continue
         ttfa = max(0.0, turns[-1][1] + wait_s - u.speech_end) + u.after_eot
-        by_cohort[u.cohort].append((cut, ttfa))
+        by_cohort[u.cohort].append(("cut" if len(turns) > 1 else "whole", ttfa))
     everything = [x for xs in by_cohort.values() for x in xs]
     return {
         **_summary(everything),
@@ -195,11 +198,16 @@ def _score(utterances: list[_Utterance], wait_s: float) -> dict[str, Any]:
     }
 
 
-def _summary(items: list[tuple[bool, float]]) -> dict[str, Any]:
+def _summary(items: list[tuple[str, float | None]]) -> dict[str, Any]:
+    n = len(items)
+    lost = sum(kind != "whole" for kind, _ in items)
+    times = [t for _, t in items if t is not None]
     return {
-        "utterances": len(items),
-        "cut_rate": round(sum(c for c, _ in items) / len(items), 4) if items else 0.0,
-        "ttfa_median": round(statistics.median(t for _, t in items), 4) if items else 0.0,
+        "utterances": n,
+        "cut_rate": round(lost / n, 4) if n else 0.0,
+        "missed": sum(kind == "missed" for kind, _ in items),
+        # Nothing answered means no time to first audio: infinitely slow, never chosen.
+        "ttfa_median": round(statistics.median(times), 4) if times else float("inf"),
     }
 
 

@@ -22,10 +22,12 @@ from typing import Any
 
 import numpy as np
 
+from callgate.agents.voice import AgentUnavailable
 from callgate.errors import UsageError
 from callgate.inspection.attribution import oracle_passed
 from callgate.simulation.oracle import replay
 from callgate.training.correction import fill_args
+from callgate.tuning.folds import two_folds
 from callgate.tuning.jobs import Proposal, TuneCall, TuneContext
 from callgate.variants.model import AgentSpec, Variant
 
@@ -61,18 +63,13 @@ class PromptJob:
 
         params = (ctx.agent.get("policy") or {}).get("params") or {}
         base = str(params.get("system_prompt") or DEFAULT_PROMPT)
-        examples = self._examples(ctx)
-        prompts = {"current": base, "+act": f"{base} {ACT}", "+ask again": f"{base} {ASK_AGAIN}"}
-        if examples:
-            shots = "\n".join(examples)
-            prompts["+examples"] = f"{base}\nExamples from earlier calls:\n{shots}"
-            prompts["+act+examples"] = f"{base} {ACT}\nExamples from earlier calls:\n{shots}"
         calls = self._one_call_per_scenario(ctx)
         if not calls:
             raise UsageError("the run stored no dev scenarios to replay (an imported run?)")
-        scores: dict[str, float] = {}
-        for i, (name, prompt) in enumerate(prompts.items(), start=1):
-            scores[name] = self._pass_rate(ctx, calls, prompt, f"prompt {i}/{len(prompts)}")
+        examples = self._examples(ctx.failed(), ctx)
+        scores = self._scores(ctx, calls, base)
+        # A prompt no fold could build examples for was not measured: it is not proposed.
+        prompts = {n: p for n, p in _prompts(base, examples).items() if n in scores}
         figures: dict[str, Any] = {
             "scenarios": len(calls),
             "pass_rate": scores,
@@ -100,11 +97,33 @@ class PromptJob:
             figures=figures,
         )
 
-    def _examples(self, ctx: TuneContext) -> list[str]:
+    def _scores(self, ctx: TuneContext, calls: list[TuneCall], base: str) -> dict[str, float]:
+        """Pass rate of every prompt. A prompt with examples is scored out of fold: examples from
+        one half of the dev scenarios, replayed on the other half, both ways (:mod:`folds`); an
+        example scored on its own scenario would only show that the model can copy."""
+        folds = two_folds((c.trace.scenario_id for c in calls), ctx.seed)
+        passed: dict[str, int] = {}
+        scored: dict[str, int] = {}
+        plain = _prompts(base, [])
+        for i, (name, prompt) in enumerate(plain.items(), start=1):
+            passed[name] = self._passed(ctx, calls, prompt, f"prompt {i}/{len(plain)}")
+            scored[name] = len(calls)
+        for k, test in enumerate(folds):
+            train = [c for c in ctx.failed() if c.trace.scenario_id not in test]
+            tested = [c for c in calls if c.trace.scenario_id in test]
+            for name, prompt in _prompts(base, self._examples(train, ctx)).items():
+                if name in plain or not tested:
+                    continue
+                label = f"fold {k + 1}/2, {name}"
+                passed[name] = passed.get(name, 0) + self._passed(ctx, tested, prompt, label)
+                scored[name] = scored.get(name, 0) + len(tested)
+        return {n: passed[n] / scored[n] for n in passed if scored[n]}
+
+    def _examples(self, failed: list[TuneCall], ctx: TuneContext) -> list[str]:
         """One example per failed dev scenario: what the caller said first, the call expected."""
         out: list[str] = []
         seen: set[str] = set()
-        for call in ctx.failed():
+        for call in failed:
             if len(out) >= self.shots:
                 break
             trace = call.trace
@@ -135,7 +154,7 @@ class PromptJob:
             calls = [calls[i] for i in keep]
         return calls
 
-    def _pass_rate(self, ctx: TuneContext, calls: list[TuneCall], prompt: str, label: str) -> float:
+    def _passed(self, ctx: TuneContext, calls: list[TuneCall], prompt: str, label: str) -> int:
         block = {**ctx.agent}
         policy = dict(block["policy"])
         policy["params"] = {**(policy.get("params") or {}), "system_prompt": prompt}
@@ -147,13 +166,25 @@ class PromptJob:
         for done, call in enumerate(calls, start=1):
             ctx.progress(f"prompt: replaying dev scenarios, {label}", done, len(calls))
             trace = call.trace
-            oracle = replay(
-                ctx.scenarios[trace.scenario_id],
-                variant,
-                trace.initial_state,
-                ctx.reactions,
-                ctx.env.models_dir,
-                trace.seed,
-            )
+            try:
+                oracle = replay(
+                    ctx.scenarios[trace.scenario_id],
+                    variant,
+                    trace.initial_state,
+                    ctx.reactions,
+                    ctx.env.models_dir,
+                    trace.seed,
+                )
+            except AgentUnavailable as exc:
+                raise UsageError(f"prompt: the policy's endpoint is not answering: {exc}") from None
             passed += oracle_passed(trace, oracle)
-        return passed / len(calls)
+        return passed
+
+
+def _prompts(base: str, examples: list[str]) -> dict[str, str]:
+    prompts = {"current": base, "+act": f"{base} {ACT}", "+ask again": f"{base} {ASK_AGAIN}"}
+    if examples:
+        shots = "\n".join(examples)
+        prompts["+examples"] = f"{base}\nExamples from earlier calls:\n{shots}"
+        prompts["+act+examples"] = f"{base} {ACT}\nExamples from earlier calls:\n{shots}"
+    return prompts

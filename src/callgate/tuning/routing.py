@@ -5,7 +5,8 @@
    least ``min_gap`` with at least ``min_calls`` calls, or there is nothing to route.
 2. For that cohort, try other ASR configurations on its own dev turns (re-transcribed from the
    audio the agent heard): hints mined from the cohort's own failed calls, and any
-   ``asr_options`` given (another engine or model).
+   ``asr_options`` given (another engine or model). The hints are measured out of fold: mined
+   from half the cohort's dev scenarios, heard on the other half's turns.
 3. If one lowers the cohort's WER by at least ``min_gain``, route the cohort to it. Otherwise the
    audio path cannot be fixed this way, and those callers are handed to a human after one
    failure instead of ``routing.transfer_after_failures``: a dead end reached sooner.
@@ -21,15 +22,17 @@ from typing import Any
 
 import numpy as np
 
-from callgate.agents.pipeline_config import ROUTE_KEYS
+from callgate.agents.pipeline_config import ROUTE_KEYS, PipelineConfig
 from callgate.errors import UsageError
 from callgate.evaluators.text import Spellings
 from callgate.tuning.asr_terms import (
+    HeardTurn,
     domain_vocabulary,
     heard_turns,
     missed_terms,
     priming_sentences,
 )
+from callgate.tuning.folds import two_folds
 from callgate.tuning.jobs import Proposal, TuneCall, TuneContext
 from callgate.tuning.retranscribe import transcripts, wer_of
 
@@ -107,7 +110,7 @@ class RoutingJob:
         ):
             route: dict[str, Any] = {"when": {key: [value]}, "asr": options[best]}
             return Proposal(
-                patch={"routes": [*ctx.agent.get("routes", []), route]},
+                patch={"routes": [route, *ctx.agent.get("routes", [])]},  # first match wins
                 rationale=[
                     f"route {where} to {best}: its dev turns' WER {current:.3f} -> "
                     f"{measured[best]['wer']:.3f} ({measured[best]['turns']} turns)",
@@ -126,7 +129,7 @@ class RoutingJob:
             f"{n} {measured[n]['wer']:.3f}" for n in measured if measured[n]["wer"] is not None
         )
         return Proposal(
-            patch={"routes": [*ctx.agent.get("routes", []), route]},
+            patch={"routes": [route, *ctx.agent.get("routes", [])]},
             rationale=[
                 f"hand {where} to a human after 1 failure instead of {failures}: no ASR option "
                 f"lowered its WER by {self.min_gain} ({tried})",
@@ -166,7 +169,9 @@ class RoutingJob:
 
     def _options(self, ctx: TuneContext, cohort: list[TuneCall]) -> dict[str, dict[str, Any]]:
         """ASR blocks to try for the cohort, by name; ``current`` is the variant's own."""
-        current = dict(ctx.agent.get("asr") or {})
+        # What these calls run with now: a route of the base may already give them an ASR.
+        config = PipelineConfig.model_validate(ctx.agent)
+        current = config.routed(dict(cohort[0].trace.cohort))[1].asr.model_dump(mode="json")
         options: dict[str, dict[str, Any]] = {"current": current}
         spellings = Spellings(ctx.rules.spellings)
         traces = [c.trace for c in cohort]
@@ -188,14 +193,30 @@ class RoutingJob:
     def _measure(
         self, ctx: TuneContext, cohort: list[TuneCall], options: dict[str, dict[str, Any]]
     ) -> dict[str, dict[str, Any]]:
-        turns = heard_turns(c.trace for c in cohort)
-        rng = np.random.default_rng([ctx.seed, 0x40])
-        if len(turns) > self.sample:
-            turns = [turns[i] for i in sorted(rng.choice(len(turns), self.sample, replace=False))]
+        """Cohort WER of each option, out of fold: the cohort's own hints are mined from half its
+        dev scenarios and heard on the other half's turns, both ways (:mod:`folds`); the other
+        options, fixed, are heard on the same turns."""
         spellings = Spellings(ctx.rules.spellings)
+        folds = two_folds((c.trace.scenario_id for c in cohort), ctx.seed)
+        pooled: dict[str, list[tuple[list[HeardTurn], list[str | None]]]] = {}
+        for k, test in enumerate(folds):
+            train = [c for c in cohort if c.trace.scenario_id not in test]
+            fold_options = self._options(ctx, train) if train else {}
+            turns = heard_turns(c.trace for c in cohort if c.trace.scenario_id in test)
+            rng = np.random.default_rng([ctx.seed, 0x40, k])
+            size = self.sample // 2
+            if len(turns) > size:
+                turns = [turns[i] for i in sorted(rng.choice(len(turns), size, replace=False))]
+            for name in options:
+                asr = fold_options.get(name)
+                if asr is None:
+                    continue  # this fold's failures gave no hint of their own
+                heard = transcripts(ctx, asr, turns, f"routing: fold {k + 1}/2, {name}")
+                pooled.setdefault(name, []).append((turns, heard))
         out: dict[str, dict[str, Any]] = {}
-        for name, asr in options.items():
-            heard: list[str | None] = transcripts(ctx, asr, turns, f"routing: {name}")
-            wer, n = wer_of(turns, heard, spellings)
+        for name in options:
+            turns_all = [t for turns, _ in pooled.get(name, []) for t in turns]
+            heard_all = [h for _, heard in pooled.get(name, []) for h in heard]
+            wer, n = wer_of(turns_all, heard_all, spellings)
             out[name] = {"wer": wer, "turns": n}
         return out

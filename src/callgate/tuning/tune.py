@@ -9,6 +9,7 @@ every job's change at once and says which (when at least two jobs made one).
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import re
@@ -67,6 +68,7 @@ def tune(
     rules = EvaluationRules.model_validate((spec.suite_json or {}).get("evaluation") or {})
     calls = dev_calls(store, row.run_id, request.variant)
     scenarios, reactions = _dev_scenarios(spec.suite_json, calls)
+    _writable(request.out_dir)
     env = CallEnv.at(store.root)
     records: list[TuningRecord] = []
     proposals: dict[str, Proposal] = {}
@@ -74,11 +76,12 @@ def tune(
         job_dir = request.out_dir / _slug(name)
         job_id = _job_id(name, row.run_id, request, spec.variants.get(request.variant, ""))
         record_reads(store, row.run_id, job_id, calls)
+        _clear(job_dir)
         ctx = TuneContext(
             suite=spec.suite,
             rules=rules,
             variant=request.variant,
-            agent=agent,
+            agent=copy.deepcopy(agent),  # a job that edits its block in place cannot leak
             calls=calls,
             env=env,
             out_dir=job_dir,
@@ -107,9 +110,38 @@ def tune(
             record = _with_candidate(record, job_dir, request.variant, name, agent, proposal)
         _write_record(job_dir, record)
         records.append(record)
+    _clear(request.out_dir / COMBINED, own_files=False)
     if request.combine and sum(r.candidate is not None for r in records) >= 2:
         records.append(_combined(request, row.run_id, agent, records, proposals))
     return records
+
+
+def _writable(out_dir: Path) -> None:
+    """The output folder exists and takes files, before any job runs (or records a read)."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / ".write-probe"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"cannot write here: {exc.strerror or exc}", field="--out") from None
+
+
+def _clear(job_dir: Path, own_files: bool = True) -> None:
+    """Remove what an earlier run of this job left (its candidate, record and, when it wrote them,
+    data files), so a job that now proposes nothing leaves no candidate to be gated by mistake.
+    A combination lists its parts' files without owning them: ``own_files=False``."""
+    record = job_dir / "tuning.json"
+    if not record.is_file():
+        return
+    try:
+        old = TuningRecord.model_validate_json(record.read_text(encoding="utf-8"))
+        stale = [Path(f) for f in old.files if own_files and Path(f).parent == job_dir.resolve()]
+        stale += [Path(old.candidate)] if old.candidate else []
+    except ValueError:
+        stale = []
+    for path in [*stale, job_dir / "candidate.yaml", record]:
+        path.unlink(missing_ok=True)
 
 
 def _dev_scenarios(
@@ -184,23 +216,8 @@ def _combined(
     proposals: dict[str, Proposal],
 ) -> TuningRecord:
     made = [r for r in records if r.candidate is not None]
-    patch: dict[str, Any] = {}
-    owner: dict[str, str] = {}
-    for r in made:
-        for change in r.changes:
-            clash = next((p for p in owner if _overlaps(p, change)), None)
-            if clash is not None:
-                raise UsageError(
-                    f"jobs {owner[clash]} and {r.kind} both change {change}: combine them by hand",
-                    field="--combine",
-                )
-            owner[change] = r.kind
-        patch = merge(patch, proposals[r.kind].patch)
     kinds = [r.kind for r in made]
     out = request.out_dir / COMBINED
-    name = f"{request.variant}-{COMBINED}"
-    path = out / "candidate.yaml"
-    write_candidate(path, name, f"{request.variant} + {' + '.join(kinds)}", agent, patch)
     record = TuningRecord(
         job=f"{COMBINED}@{run_id}",
         kind=COMBINED,
@@ -210,15 +227,35 @@ def _combined(
         base_variant=request.variant,
         calls_read=sorted({c for r in made for c in r.calls_read}),
         scenarios_read=sorted({s for r in made for s in r.scenarios_read}),
-        candidate=str(path),
-        candidate_name=name,
-        changes=leaf_paths(patch),
         combines=kinds,
-        rationale=[
-            f"every change of {', '.join(kinds)} at once (each is also a candidate alone)",
-            *_shadowed(made, proposals),
-        ],
         files=[f for r in made for f in r.files],
+    )
+    patch: dict[str, Any] = {}
+    owner: dict[str, str] = {}
+    for r in made:
+        for change in r.changes:
+            clash = next((p for p in owner if _overlaps(p, change)), None)
+            if clash is not None:
+                # Which change should win is a decision, not a merge: leave it to the user.
+                why = f"not combined: {owner[clash]} and {r.kind} both change {change}"
+                record = record.model_copy(update={"rationale": [why]})
+                _write_record(out, record)
+                return record
+            owner[change] = r.kind
+        patch = merge(patch, proposals[r.kind].patch)
+    name = f"{request.variant}-{COMBINED}"
+    path = out / "candidate.yaml"
+    write_candidate(path, name, f"{request.variant} + {' + '.join(kinds)}", agent, patch)
+    record = record.model_copy(
+        update={
+            "candidate": str(path),
+            "candidate_name": name,
+            "changes": leaf_paths(patch),
+            "rationale": [
+                f"every change of {', '.join(kinds)} at once (each is also a candidate alone)",
+                *_shadowed(made, proposals),
+            ],
+        }
     )
     _write_record(out, record)
     return record
