@@ -36,11 +36,13 @@ JOBS = ["asr-hints", "intent-retrain", "end-of-turn", "routing"]
 COHORT = ("voice=scottish", "noise=clean", "channel=phone")
 
 
-def poison(store: Path) -> int:
+def poison(store: Path, run_id: str) -> int:
     """Misleading holdout evidence: every transcript says something else, every caller track is
     the agent's. Written with SQL here because no callgate API edits a stored call (on purpose)."""
     conn = sqlite3.connect(store / "callgate.db")
-    rows = conn.execute("SELECT call_id, trace FROM calls WHERE split='holdout'").fetchall()
+    rows = conn.execute(
+        "SELECT call_id, trace FROM calls WHERE split='holdout' AND run_id=?", (run_id,)
+    ).fetchall()
     for call_id, blob in rows:
         trace = CallTrace.model_validate_json(blob)
         for turn in trace.agent_turns:
@@ -54,8 +56,8 @@ def poison(store: Path) -> int:
     return len(rows)
 
 
-def tune_outputs(cli, store: Path, out: Path) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    args = ["tune", "--store", str(store), "--out", str(out), "-v", "baseline"]
+def tune_outputs(cli, store: Path, run_id: str, out: Path) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    args = ["tune", run_id, "--store", str(store), "--out", str(out), "-v", "baseline"]
     for job in JOBS:
         args += ["-j", job]
     args += ["-p", "asr-hints.sample=12", "-p", "asr-hints.min_misses=1"]
@@ -88,24 +90,24 @@ def test_poisoned_holdout_changes_no_candidate_and_reads_are_dev_only(
     assert any(s.failed for _, s in traces), "the tuning jobs need failed dev calls to read"
     poisoned = tmp_path / "poisoned"
     shutil.copytree(clean, poisoned)
-    assert poison(poisoned) == len(HOLDOUT)
+    assert poison(poisoned, traces[0][0].run_id) == len(HOLDOUT)
 
-    before = tune_outputs(cli, clean, tmp_path / "tuned")
+    run_id = traces[0][0].run_id  # the shared store holds other tests' runs too
+    before = tune_outputs(cli, clean, run_id, tmp_path / "tuned")
     assert "asr-hints/candidate.yaml" in before
     assert "pairs" in before["intent-retrain/figures"]  # it labelled dev turns (candidate or not)
-    after = tune_outputs(cli, poisoned, tmp_path / "tuned-poisoned")
+    after = tune_outputs(cli, poisoned, run_id, tmp_path / "tuned-poisoned")
     # Candidates, training data and every measured figure; the training file's absolute path
     # names its folder, so compare with that folder's name swapped.
     assert {k: v.replace("tuned-poisoned", "tuned") for k, v in after.items()} == before
 
-    run_id = traces[0][0].run_id
     dev_ids = {t.call_id for t, _ in traces if t.split == "dev"}
     for job in JOBS:
         record = json.loads((tmp_path / "tuned" / job / "tuning.json").read_text())
         assert set(record["calls_read"]) == dev_ids
     with StoreReader.open(clean) as store:
         assert store.holdout_tuning_reads([run_id]) == []
-        assert {job.split("@")[0] for job, _, _ in store.tuned_on([run_id])} == set(JOBS)
+        assert set(JOBS) <= {job.split("@")[0] for job, _, _ in store.tuned_on([run_id])}
     side = load_side(f"{run_id}:baseline", clean)
-    (warning,) = tuning_warnings(clean, side, side)
-    assert "tuning job read" in warning and "--split holdout" in warning
+    warnings = tuning_warnings(clean, side, side)
+    assert any("tuning job read" in w and "--split holdout" in w for w in warnings)
