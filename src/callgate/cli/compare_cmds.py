@@ -14,21 +14,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from callgate.cli.options import DEFAULT_STORE, StoreOpt
 from callgate.errors import UsageError
 
 if TYPE_CHECKING:
     from callgate.gate.calibration_data import CohortShape
     from callgate.gate.policy import Policy
 
-# Same option as the other commands (callgate.cli.main), declared here so that importing this
-# module never needs main's app half-built.
-StoreOpt = Annotated[
-    Path,
-    typer.Option(
-        "--store", envvar="CALLGATE_STORE", help="Store folder (SQLite + audio).", show_default=True
-    ),
-]
-DEFAULT_STORE = Path("callgate-store")
 SideArg = Annotated[
     str,
     typer.Argument(

@@ -10,17 +10,8 @@ from typing import Annotated
 
 import typer
 
+from callgate.cli.options import DEFAULT_STORE, StoreOpt
 from callgate.errors import UsageError
-
-# Same option as the other commands (callgate.cli.main), declared here so that importing this
-# module never needs main's app half-built.
-StoreOpt = Annotated[
-    Path,
-    typer.Option(
-        "--store", envvar="CALLGATE_STORE", help="Store folder (SQLite + audio).", show_default=True
-    ),
-]
-DEFAULT_STORE = Path("callgate-store")
 
 
 def report(

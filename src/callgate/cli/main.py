@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 
 from callgate.cli.console import err, out
+from callgate.cli.options import DEFAULT_STORE, StoreOpt
 from callgate.cli.steps import default_suite, demo_decision, do_evaluate, do_run
 from callgate.errors import UsageError
 from callgate.plugins import canonical_plugin, load_plugin_modules
@@ -35,13 +36,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-StoreOpt = Annotated[
-    Path,
-    typer.Option(
-        "--store", envvar="CALLGATE_STORE", help="Store folder (SQLite + audio).", show_default=True
-    ),
-]
-DEFAULT_STORE = Path("callgate-store")
 
 
 @app.callback()

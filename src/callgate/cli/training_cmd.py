@@ -12,18 +12,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from callgate.cli.options import DEFAULT_STORE, StoreOpt
 from callgate.errors import UsageError
 
 if TYPE_CHECKING:
     from callgate.training.records import ExportSummary
 
-StoreOpt = Annotated[
-    Path,
-    typer.Option(
-        "--store", envvar="CALLGATE_STORE", help="Store folder (SQLite + audio).", show_default=True
-    ),
-]
-DEFAULT_STORE = Path("callgate-store")
 SPLITS = ("dev", "holdout", "all")
 JOB = "export-training"
 

@@ -9,15 +9,8 @@ from typing import Annotated, Any
 import typer
 import yaml
 
+from callgate.cli.options import DEFAULT_STORE, StoreOpt
 from callgate.errors import UsageError
-
-StoreOpt = Annotated[
-    Path,
-    typer.Option(
-        "--store", envvar="CALLGATE_STORE", help="Store folder (SQLite + audio).", show_default=True
-    ),
-]
-DEFAULT_STORE = Path("callgate-store")
 
 
 def tune(
