@@ -72,3 +72,19 @@ def test_no_warning_when_the_compared_runs_hold_none_of_the_tuned_scenarios(tmp_
         store.record_tuning_read("tune-run", str(r["call_id"]), "job-dev")
     store.close()
     assert tuning_warnings(root, base, cand) == []
+
+
+def test_gate_command_warns_when_judging_calls_a_tuning_job_read(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    rows = paired_rows({"a": 60, "b": 60}, holdout={"b"}, seed=4)
+    base = variant_file(tmp_path, rows, "baseline")
+    cand = variant_file(tmp_path, rows, "candidate")
+    root = tmp_path / "store"
+    fake_store(root, rows)
+    store = Store.open(root)
+    dev = next(r for r in rows if r["split"] == "dev")
+    store.record_tuning_read("r1", str(dev["call_id"]), "asr-hints@r1-1234")
+    store.close()
+    code, out, err = cli("gate", str(base), str(cand), "--store", str(root), "--resamples", "100")
+    assert code in (0, 1, 3), out + err
+    flat = " ".join(out.split())
+    assert "warning: these calls include scenarios a tuning job read: asr-hints@r1-1234" in flat
