@@ -55,6 +55,14 @@ def test_a_route_on_what_only_the_simulator_knows_is_refused(tmp_path: Path) -> 
         load_variant(str(path))
 
 
+def test_a_routes_asr_is_checked_before_a_run(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    path = variant_with(tmp_path, [{"when": {"channel": ["phone"]}, "asr": {"engine": "nope"}}])
+    code, _, err = cli("run", "-v", str(path), "--suite", "banking", "--store", str(tmp_path / "s"))
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "routes[0].asr.engine: unknown ASR engine 'nope'" in err
+    assert not (tmp_path / "s").exists()  # refused before a store or a run is made
+
+
 @pytest.mark.slow
 def test_a_routed_call_is_heard_by_the_routes_asr(tmp_path: Path, shared_store: Path) -> None:
     routes = [

@@ -30,7 +30,7 @@ from callgate.tuning.asr_terms import (
     priming_sentences,
 )
 from callgate.tuning.folds import two_folds
-from callgate.tuning.jobs import Proposal, TuneCall, TuneContext
+from callgate.tuning.jobs import Proposal, TuneCall, TuneContext, require_agent
 from callgate.tuning.retranscribe import transcripts
 
 
@@ -58,12 +58,7 @@ class ASRHintsJob:
         self.tolerance = tolerance
 
     def check(self, agent: dict[str, Any]) -> None:
-        if agent.get("kind") != "pipeline":
-            raise UsageError(
-                f"asr-hints tunes the pipeline agent's asr.hints; a {agent.get('kind')!r} agent "
-                "keeps its ASR inside its own code",
-                field="--job",
-            )
+        require_agent(agent, "asr-hints tunes the pipeline agent's asr.hints")
 
     def propose(self, ctx: TuneContext) -> Proposal:
         spellings = Spellings(ctx.rules.spellings)
@@ -126,9 +121,12 @@ class ASRHintsJob:
             }
             tested = heard_turns(c.trace for c in ctx.calls if c.trace.scenario_id in test)
             sample = self._sample(tested, set(terms), ctx.seed + k, self.sample // 2)
-            for name, hints in configs.items():
-                asr = {**ctx.agent.get("asr", {}), "hints": hints_spec(hints)}
-                heard = transcripts(ctx, asr, sample, f"asr-hints: fold {k + 1}/2, {name}")
+            blocks = {
+                name: {**ctx.agent.get("asr", {}), "hints": hints_spec(hints)}
+                for name, hints in configs.items()
+            }
+            heard_by = transcripts(ctx, blocks, sample, f"asr-hints: fold {k + 1}/2")
+            for name, heard in heard_by.items():
                 for t, text in zip(sample, heard, strict=True):
                     if text is not None:
                         pair = (spellings(t.reference), spellings(text))

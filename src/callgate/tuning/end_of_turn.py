@@ -27,7 +27,7 @@ from callgate.agents.pipeline import group_turns
 from callgate.errors import UsageError
 from callgate.speech.engines import get_vad
 from callgate.traces.model import CallTrace
-from callgate.tuning.jobs import Proposal, TuneContext
+from callgate.tuning.jobs import Proposal, TuneContext, require_agent
 
 DEFAULT_WAITS_MS = (300, 400, 500, 600, 700, 800, 900, 1000, 1200)
 ENERGY_MARGIN_STEPS_DB = (-3.0, 0.0, 3.0)  # around the variant's own margin
@@ -53,22 +53,17 @@ class EndOfTurnJob:
         self.tolerance = tolerance
 
     def check(self, agent: dict[str, Any]) -> None:
-        if agent.get("kind") != "pipeline":
-            raise UsageError(
-                f"end-of-turn tunes the pipeline agent's turn and vad settings; a "
-                f"{agent.get('kind')!r} agent ends turns inside its own code",
-                field="--job",
-            )
+        require_agent(agent, "end-of-turn tunes the pipeline agent's turn and vad settings")
 
     def propose(self, ctx: TuneContext) -> Proposal:
         vad = ctx.agent.get("vad", {"engine": "energy"})
         current_ms = int(ctx.agent.get("turn", {}).get("end_of_turn_silence_ms", 800))
         settings = _vad_settings(vad)
         waits = sorted({*self.waits_ms, current_ms})
+        detectors = [get_vad(engine, **params) for _, engine, params in settings]
+        heard = self._utterances(ctx, detectors)
         rows: list[dict[str, Any]] = []
-        for i, (label, engine, params) in enumerate(settings):
-            detector = get_vad(engine, **params)
-            utterances = self._utterances(ctx, detector, f"{label} ({i + 1}/{len(settings)})")
+        for (label, _, params), utterances in zip(settings, heard, strict=True):
             for wait in waits:
                 rows.append(
                     {
@@ -115,10 +110,11 @@ class EndOfTurnJob:
             figures=figures,
         )
 
-    def _utterances(self, ctx: TuneContext, detector: Any, label: str) -> list[_Utterance]:
-        out: list[_Utterance] = []
+    def _utterances(self, ctx: TuneContext, detectors: list[Any]) -> list[list[_Utterance]]:
+        """Every dev utterance as each VAD setting hears it (each caller track decoded once)."""
+        out: list[list[_Utterance]] = [[] for _ in detectors]
         for done, call in enumerate(ctx.calls, start=1):
-            ctx.progress(f"end-of-turn: VAD {label}", done, len(ctx.calls))
+            ctx.progress("end-of-turn: VAD on dev utterances", done, len(ctx.calls))
             trace = call.trace
             if trace.caller_audio is None:
                 continue
@@ -128,15 +124,12 @@ class EndOfTurnJob:
                 if not u.pieces:
                     continue
                 clip = track.slice(u.start, u.end)
-                out.append(
-                    _Utterance(
-                        trace.cohort_id,
-                        list(detector.speech_segments(clip)),
-                        u.pieces[-1].end - u.start,
-                        after,
+                for heard, detector in zip(out, detectors, strict=True):
+                    segments = list(detector.speech_segments(clip))
+                    heard.append(
+                        _Utterance(trace.cohort_id, segments, u.pieces[-1].end - u.start, after)
                     )
-                )
-        if not out:
+        if not out[0]:
             raise UsageError("no dev call holds caller audio to replay end of turn on")
         return out
 

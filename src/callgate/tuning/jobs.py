@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from callgate.agents.env import CallEnv
+from callgate.errors import UsageError
 from callgate.registry import Registry
 from callgate.scenarios.evaluation import EvaluationRules
 from callgate.scenarios.model import Reaction, Scenario
@@ -78,6 +79,15 @@ class TuningJob(Protocol):
     def check(self, agent: dict[str, Any]) -> None: ...
 
     def propose(self, ctx: TuneContext) -> Proposal: ...
+
+
+def require_agent(agent: dict[str, Any], does: str, policy: str | None = None) -> None:
+    """Refuse, in one line naming the job's flag, an agent that is not a pipeline agent (with
+    ``policy`` when given): ``does`` says what the job changes."""
+    kind, name = agent.get("kind"), (agent.get("policy") or {}).get("name")
+    if kind != "pipeline" or (policy is not None and name != policy):
+        has = f"kind {kind!r}" + (f" and policy {name!r}" if policy is not None else "")
+        raise UsageError(f"{does}; this agent has {has}", field="--job")
 
 
 TUNING_JOBS: Registry[TuningJob] = Registry("tuning job", "callgate.tuning_jobs")

@@ -28,7 +28,7 @@ from callgate.inspection.attribution import oracle_passed
 from callgate.simulation.oracle import replay
 from callgate.training.correction import fill_args
 from callgate.tuning.folds import two_folds
-from callgate.tuning.jobs import Proposal, TuneCall, TuneContext
+from callgate.tuning.jobs import Proposal, TuneCall, TuneContext, require_agent
 from callgate.variants.model import AgentSpec, Variant
 
 ACT = (
@@ -50,13 +50,7 @@ class PromptJob:
         self.shots, self.min_gain, self.max_scenarios = shots, min_gain, max_scenarios
 
     def check(self, agent: dict[str, Any]) -> None:
-        policy = agent.get("policy") or {}
-        if agent.get("kind") != "pipeline" or policy.get("name") != "llm":
-            raise UsageError(
-                "prompt tunes the system prompt of the llm policy; this agent has kind "
-                f"{agent.get('kind')!r} and policy {policy.get('name')!r}",
-                field="--job",
-            )
+        require_agent(agent, "prompt tunes the system prompt of the llm policy", policy="llm")
 
     def propose(self, ctx: TuneContext) -> Proposal:
         from callgate.agents.policies.llm import DEFAULT_PROMPT

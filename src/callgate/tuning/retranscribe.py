@@ -23,24 +23,30 @@ def hints_of(asr: dict[str, Any]) -> ASRHints:
 
 
 def transcripts(
-    ctx: TuneContext, asr: dict[str, Any], turns: list[HeardTurn], label: str
-) -> list[str | None]:
-    """What ``asr`` (an ``asr:`` block: engine, params, hints) hears in each turn's clip; None
-    where the call kept no caller audio."""
-    engine = get_asr(asr.get("engine", "whisper"), **(asr.get("params") or {}))
-    hints = hints_of(asr)
-    tracks: dict[str, Audio] = {}
-    out: list[str | None] = []
+    ctx: TuneContext, configs: dict[str, dict[str, Any]], turns: list[HeardTurn], label: str
+) -> dict[str, list[str | None]]:
+    """What each ``asr:`` block of ``configs`` (engine, params, hints) hears in each turn's clip,
+    by name; None where the call kept no caller audio. One pass over the turns: each clip is cut
+    once and heard by every configuration, and a call's track is decoded once for its turns
+    (turns of a call come together)."""
+    engines = {
+        name: (get_asr(asr.get("engine", "whisper"), **(asr.get("params") or {})), hints_of(asr))
+        for name, asr in configs.items()
+    }
+    out: dict[str, list[str | None]] = {name: [] for name in configs}
+    last: tuple[str, Audio] | None = None
     for done, t in enumerate(turns, start=1):
         ctx.progress(label, done, len(turns))
         track, heard = t.call.caller_audio, t.turn.asr
         if track is None or heard is None:
-            out.append(None)
+            for texts in out.values():
+                texts.append(None)
             continue
-        if track.sha256 not in tracks:
-            tracks[track.sha256] = ctx.env.blobs.get(track)
-        clip = tracks[track.sha256].slice(heard.audio_start, heard.audio_end)
-        out.append(ctx.env.cache.transcribe(engine, clip, hints)[0].text)
+        if last is None or last[0] != track.sha256:
+            last = (track.sha256, ctx.env.blobs.get(track))
+        clip = last[1].slice(heard.audio_start, heard.audio_end)
+        for name, (engine, hints) in engines.items():
+            out[name].append(ctx.env.cache.transcribe(engine, clip, hints)[0].text)
     return out
 
 

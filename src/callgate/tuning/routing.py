@@ -33,7 +33,7 @@ from callgate.tuning.asr_terms import (
     priming_sentences,
 )
 from callgate.tuning.folds import two_folds
-from callgate.tuning.jobs import Proposal, TuneCall, TuneContext
+from callgate.tuning.jobs import Proposal, TuneCall, TuneContext, require_agent
 from callgate.tuning.retranscribe import transcripts, wer_of
 
 
@@ -68,12 +68,7 @@ class RoutingJob:
         self.asr_options = list(asr_options or [])
 
     def check(self, agent: dict[str, Any]) -> None:
-        if agent.get("kind") != "pipeline":
-            raise UsageError(
-                f"routing adds rules to the pipeline agent's routes; a {agent.get('kind')!r} "
-                "agent routes calls inside its own code",
-                field="--job",
-            )
+        require_agent(agent, "routing adds rules to the pipeline agent's routes")
 
     def propose(self, ctx: TuneContext) -> Proposal:
         found = self._worst_cohort(ctx)
@@ -207,11 +202,9 @@ class RoutingJob:
             size = self.sample // 2
             if len(turns) > size:
                 turns = [turns[i] for i in sorted(rng.choice(len(turns), size, replace=False))]
-            for name in options:
-                asr = fold_options.get(name)
-                if asr is None:
-                    continue  # this fold's failures gave no hint of their own
-                heard = transcripts(ctx, asr, turns, f"routing: fold {k + 1}/2, {name}")
+            # An option this fold's failures gave no hint of its own is not heard here.
+            blocks = {name: fold_options[name] for name in options if name in fold_options}
+            for name, heard in transcripts(ctx, blocks, turns, f"routing: fold {k + 1}/2").items():
                 pooled.setdefault(name, []).append((turns, heard))
         out: dict[str, dict[str, Any]] = {}
         for name in options:

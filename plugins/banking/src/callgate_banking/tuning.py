@@ -26,7 +26,7 @@ from typing import Any
 from callgate.errors import UsageError
 from callgate.evaluators.text import word_errors
 from callgate.files import atomic_write
-from callgate.tuning.jobs import Proposal, TuneContext
+from callgate.tuning.jobs import Proposal, TuneContext, require_agent
 from callgate_banking.nlu import NO_INTENT, IntentModel, load_dataset
 
 Pair = tuple[str, str]
@@ -47,13 +47,9 @@ class IntentRetrainJob:
         self.min_pairs = min_pairs
 
     def check(self, agent: dict[str, Any]) -> None:
-        policy = agent.get("policy") or {}
-        if agent.get("kind") != "pipeline" or policy.get("name") != "banking":
-            raise UsageError(
-                "intent-retrain retrains the banking policy's intent model; this agent has "
-                f"kind {agent.get('kind')!r} and policy {policy.get('name')!r}",
-                field="--job",
-            )
+        require_agent(
+            agent, "intent-retrain retrains the banking policy's intent model", policy="banking"
+        )
 
     def propose(self, ctx: TuneContext) -> Proposal:
         policy = ctx.agent["policy"]
