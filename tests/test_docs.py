@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from callgate.agents import latency as lat
 from callgate.agents import pipeline_config as pc
+from callgate.production import calllog as cl
 from callgate.scenarios import evaluation as ev
 from callgate.scenarios import model as sm
 from callgate.scenarios.load import load_suite
@@ -111,7 +112,9 @@ DOCUMENTED: dict[str, list[type[BaseModel]]] = {
         tm.Event,
         tm.CostItem,
         tm.AudioRef,
+        tm.ImportedFrom,
     ],
+    "production.md": [cl.CallLog, cl.LoggedTurn, cl.LoggedToolCall, cl.LoggedCost],
     "tuning.md": [tu.TuningRecord],
 }
 

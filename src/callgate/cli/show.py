@@ -53,7 +53,7 @@ def print_call(console: Console, t: CallTrace) -> None:
             rows.append(
                 (
                     a.end_of_turn or 0.0,
-                    f"  heard (conf {a.asr.confidence:.2f}): {a.asr.text!r}   said: {ref!r}",
+                    f"  heard (conf {a.asr.confidence_label}): {a.asr.text!r}   said: {ref!r}",
                 )
             )
         if a.policy is not None:

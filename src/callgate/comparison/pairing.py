@@ -40,6 +40,11 @@ def _keys(side: Side) -> list[tuple[str, str, str]]:
     return [(str(a), str(b), str(c)) for a, b, c in zip(*cols, strict=True)]
 
 
+def _imported(side: Side) -> bool:
+    source = side.text.get("source")
+    return source is not None and bool(np.any(source == "imported"))
+
+
 def unpaired(base: Side, cand: Side, why: str) -> Pairing:
     return Pairing(
         False,
@@ -52,6 +57,8 @@ def unpaired(base: Side, cand: Side, why: str) -> Pairing:
 def pair(base: Side, cand: Side, *, force_unpaired: bool = False) -> Pairing:
     if force_unpaired:
         return unpaired(base, cand, "asked for with --unpaired")
+    if _imported(base) or _imported(cand):
+        return unpaired(base, cand, "production calls: no call has a twin on the other side")
     if not (base.has_keys() and cand.has_keys()):
         return unpaired(base, cand, "no scenario_id, cohort_id and repeat on both sides")
     bkeys, ckeys = _keys(base), _keys(cand)

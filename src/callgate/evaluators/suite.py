@@ -61,7 +61,7 @@ def build_all(spec: list[dict[str, Any]]) -> list[Evaluator]:
 
 # Bump when any built-in evaluator's logic changes: stored scores from older logic are then
 # recomputed instead of being mixed with new ones (the spec hash includes it).
-SCORING_VERSION = 4
+SCORING_VERSION = 5
 
 
 def resolved_spec(spec: list[dict[str, Any]], evaluators: list[Evaluator]) -> list[dict[str, Any]]:

@@ -196,6 +196,17 @@ class TaskCompletion(BatchMixin):
 
     def score_call(self, call: CallTrace, ctx: EvalContext) -> EvalResult:
         if call.expectation is None:
+            resolved = call.imported.resolved if call.imported is not None else None
+            if resolved is not None:
+                # A production call without labels: its log's own disposition is all there is.
+                why = "resolved" if resolved else "not resolved"
+                return EvalResult(
+                    self.name,
+                    float(resolved),
+                    resolved,
+                    f"task {'completed' if resolved else 'not completed'}: the log says {why}",
+                    {m.name: None for m in self.metrics} | {COMPLETION.name: float(resolved)},
+                )
             return EvalResult.not_scored(self.name, "no expectation in the trace", self.metrics)
         try:
             expectation = Expectation.model_validate(call.expectation)

@@ -71,7 +71,7 @@ def turns_table(trace: CallTrace, scores: CallScores | None) -> str:
             heard = diff_html(turn.reference_text, turn.asr.text)
             heard += (
                 f'<div class="muted">said: {esc(turn.reference_text)}<br>heard: '
-                f"{esc(turn.asr.text)} (confidence {turn.asr.confidence:.2f})</div>"
+                f"{esc(turn.asr.text)} (confidence {turn.asr.confidence_label})</div>"
             )
         elif turn.asr is not None:
             heard = f"{esc(turn.asr.text)} <span class='muted'>(no reference)</span>"

@@ -162,6 +162,16 @@ class StoreReader:
         rows = self.conn.execute("SELECT call_id FROM calls WHERE run_id=?", (run_id,))
         return {r[0] for r in rows}
 
+    def known_call_ids(self, call_ids: list[str]) -> set[str]:
+        """Which of these call ids any run of the store already holds (an import's duplicates)."""
+        known: set[str] = set()
+        for i in range(0, len(call_ids), 500):  # SQLite caps the parameters of one statement
+            chunk = call_ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(f"SELECT call_id FROM calls WHERE call_id IN ({marks})", chunk)
+            known.update(r[0] for r in rows)
+        return known
+
     def calls(self, run_id: str, variant: str | None = None) -> Iterator[CallTrace]:
         sql = "SELECT trace FROM calls WHERE run_id=?"
         args: tuple[Any, ...] = (run_id,)

@@ -15,8 +15,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 # 1: a plain dict without ``schema_version`` or ``plugins`` (callgate before this model).
-# 2: this model.
-RUN_SPEC_SCHEMA_VERSION: Literal[2] = 2
+# 2: no ``imported`` block. 3: this model.
+RUN_SPEC_SCHEMA_VERSION: Literal[3] = 3
 
 
 class PluginsUsed(BaseModel):
@@ -31,10 +31,31 @@ class PluginsUsed(BaseModel):
     )
 
 
+class LogFile(BaseModel):
+    """One call-log file of an import batch."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str = Field(description="as given to `callgate ingest`, made absolute")
+    sha256: str = Field(description="of the file's bytes: the same file is the same batch")
+    format: str
+    calls: int = Field(description="calls read from it")
+    problems: int = Field(0, description="lines or spans reported and skipped")
+
+
+class ImportBatch(BaseModel):
+    """What an import run (`callgate ingest`) read: its run id derives from the files' content."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    files: list[LogFile]
+    on_error: Literal["skip", "fail"] = "fail"
+
+
 class RunSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    schema_version: Literal[2] = RUN_SPEC_SCHEMA_VERSION
+    schema_version: Literal[3] = RUN_SPEC_SCHEMA_VERSION
     suite: str = ""
     suite_path: str = ""
     suite_hash: str = ""
@@ -52,6 +73,7 @@ class RunSpec(BaseModel):
         None, description="the whole validated suite; None for imported or hand-made runs"
     )
     plugins: PluginsUsed = PluginsUsed()
+    imported: ImportBatch | None = Field(None, description="set on runs of imported calls")
 
     @model_validator(mode="before")
     @classmethod
@@ -62,13 +84,17 @@ class RunSpec(BaseModel):
             if isinstance(data.get("variants"), list):
                 data["variants"] = {name: "" for name in data["variants"]}
             data["schema_version"] = RUN_SPEC_SCHEMA_VERSION
+        elif isinstance(data, dict) and data.get("schema_version") == 2:
+            data = {**data, "schema_version": RUN_SPEC_SCHEMA_VERSION}  # 2 -> 3: nothing to move
         return data
 
     def run_id(self) -> str:
         """Derived from what selects the calls, not from what is already covered by a hash."""
         # The record's schema version is left out too: a newer callgate resumes an older run.
         derived = {"schema_version", "suite_path", "variant_specs", "suite_json", "plugins"}
-        identity = self.model_dump(mode="json", exclude=derived)
+        identity = self.model_dump(mode="json", exclude=derived | {"imported"})
         identity["plugin_modules"] = list(self.plugins.modules)
+        if self.imported is not None:  # absent from simulated runs, so their ids do not change
+            identity["imported"] = sorted(f.sha256 for f in self.imported.files)
         blob = json.dumps(identity, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]

@@ -9,8 +9,9 @@ Times are virtual seconds from the start of the call. Measured wall-clock comput
 the ``measured`` fields, which the determinism contract excludes: two runs with the same seed give
 identical traces once ``measured`` is dropped (see :meth:`CallTrace.deterministic_view`).
 
-Production call logs can be imported into the same format (``source: imported``); fields a log
-cannot provide stay ``None`` and evaluators report "not scored" for them.
+Production call logs are imported into the same format (``source: imported``, and ``imported``
+says where each came from); fields a log cannot provide stay ``None`` and evaluators report "not
+scored" for them.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 1
+# 1: no ``imported`` block, ASR confidence always given. 2: this model.
+SCHEMA_VERSION = 2
 
 
 class _Model(BaseModel):
@@ -91,10 +93,14 @@ class CallerUtteranceTrace(_Model):
 
 class ASRTrace(_Model):
     text: str
-    confidence: float
+    confidence: float | None = Field(description="0-1, engine-specific; None: a log gave none")
     engine: str
     audio_start: float = Field(description="span of the caller track the ASR received")
     audio_end: float
+
+    @property
+    def confidence_label(self) -> str:
+        return "n/a" if self.confidence is None else f"{self.confidence:.2f}"
 
 
 class PolicyTrace(_Model):
@@ -155,8 +161,22 @@ class CostItem(_Model):
     currency: str = "USD"
 
 
+class ImportedFrom(_Model):
+    """Where an imported production call came from, and what its log says beyond the trace."""
+
+    format: str = Field(description="the log format it was read from: jsonl, otel, livekit, ...")
+    file: str = Field(description="the log file's name")
+    line: int | None = Field(None, description="its line (JSONL) or first span's line")
+    log_call_id: str = Field(description="the call's id in the log: re-ingesting it adds nothing")
+    started_at: str = Field(description="when the call started, ISO 8601 in UTC")
+    release: str = Field(description="the agent release that answered (the trace's variant)")
+    model_version: str | None = None
+    resolved: bool | None = Field(None, description="the log's own disposition, when it has one")
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
 class CallTrace(_Model):
-    schema_version: Literal[1] = 1
+    schema_version: Literal[1, 2] = 2
     call_id: str
     run_id: str
     source: Literal["simulated", "imported"] = "simulated"
@@ -193,6 +213,7 @@ class CallTrace(_Model):
     cost_total: float = 0.0
     engines: dict[str, str] = Field(default_factory=dict, description="identity of each engine")
     measured: dict[str, float] = Field(default_factory=dict, description="wall seconds by part")
+    imported: ImportedFrom | None = Field(None, description="set on imported production calls")
 
     def deterministic_view(self) -> dict[str, Any]:
         """The trace without measured compute times: identical for identical inputs and seed."""

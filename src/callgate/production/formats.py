@@ -1,0 +1,106 @@
+"""The log-format seam: a reader turns one file into call-log records, or says which line is bad.
+
+A format is a class with a ``name``, a ``sniff(path, head)`` that says whether a file looks like
+its own (for ``--format auto``) and a ``read(path)`` that yields :class:`LogEntry` items: a
+:class:`~callgate.production.calllog.CallLog` with the line it starts on, or a problem with its
+line. Formats are registered like every other part (entry-point group ``callgate.log_formats``, a
+``module:attr`` reference, or :meth:`Registry.register`); callgate's own three (``jsonl``,
+``otel``, ``livekit``) are entry points like anyone else's.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from pydantic import ValidationError
+
+from callgate.errors import UsageError
+from callgate.production.calllog import CallLog
+from callgate.registry import Registry
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One call read from a log, or why it could not be (``problem``), at the line it starts."""
+
+    line: int | None
+    log: CallLog | None = None
+    problem: str | None = None
+
+
+@runtime_checkable
+class LogReader(Protocol):
+    name: ClassVar[str]
+
+    def sniff(self, path: Path, head: str) -> bool:
+        """True when the file (its first few kilobytes in ``head``) is in this format."""
+        ...
+
+    def read(self, path: Path) -> Iterator[LogEntry]: ...
+
+
+LOG_FORMATS: Registry[LogReader] = Registry("log format", "callgate.log_formats")
+
+
+def validation_problem(exc: ValidationError) -> str:
+    """The first error of a record as ``field.path: message`` (one line, as every bad input)."""
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or "record"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{where}: {err['msg']}{more}"
+
+
+def as_call_log(data: Any, line: int | None) -> LogEntry:
+    try:
+        return LogEntry(line, CallLog.model_validate(data))
+    except ValidationError as exc:
+        return LogEntry(line, problem=validation_problem(exc))
+
+
+class JsonlLog:
+    """callgate's own call-log format: a :class:`CallLog` as JSON per line (docs/production.md)."""
+
+    name: ClassVar[str] = "jsonl"
+
+    def sniff(self, path: Path, head: str) -> bool:
+        first = next((ln for ln in head.splitlines() if ln.strip()), "")
+        return first.lstrip().startswith("{") and '"call_id"' in first and '"release"' in first
+
+    def read(self, path: Path) -> Iterator[LogEntry]:
+        with path.open(encoding="utf-8") as fh:
+            for number, text in enumerate(fh, 1):
+                if not text.strip():
+                    continue
+                try:
+                    data = json.loads(text)
+                except json.JSONDecodeError as exc:
+                    yield LogEntry(number, problem=f"not JSON ({exc.msg}, column {exc.colno})")
+                    continue
+                if not isinstance(data, dict):
+                    yield LogEntry(number, problem="not a JSON object")
+                    continue
+                yield as_call_log(data, number)
+
+
+def reader_for(path: Path, fmt: str) -> LogReader:
+    """The reader named ``fmt``, or with ``auto`` the first whose ``sniff`` accepts the file."""
+    if fmt != "auto":
+        return LOG_FORMATS.create(fmt)
+    try:
+        with path.open(encoding="utf-8", errors="replace") as fh:
+            head = fh.read(65536)
+    except OSError as exc:
+        raise UsageError(f"cannot read the log ({exc.strerror})", source=path) from None
+    LOG_FORMATS.load_all()  # a plugin format that fails to load is left out of the sniffing
+    for name in LOG_FORMATS.names():
+        reader = LOG_FORMATS.create(name)
+        if reader.sniff(path, head):
+            return reader
+    known = ", ".join(LOG_FORMATS.names())
+    raise UsageError(
+        f"not a call log callgate recognises (formats: {known}; see --format)", source=path
+    )
