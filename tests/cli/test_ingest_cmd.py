@@ -50,3 +50,22 @@ def test_usage_errors_are_one_line(tmp_path: Path, cli, args: list[str], message
     code, _, err = cli("ingest", *args, "--store", "st")
     lines = [line for line in err.splitlines() if line.strip()]
     assert code == 2 and len(lines) == 1 and message in lines[0], err
+
+
+def test_suite_rules_score_the_import_and_evaluate_keeps_them(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    calls = make_calls(3, seed=2)
+    calls[0]["turns"][0]["text"] = "I see card 4111 1111 1111 1111 on file."
+    log = write_call_log(tmp_path / "calls.jsonl", calls)
+    code, out, err = cli("ingest", str(log), "--store", "st", "--suite", "banking")
+    assert code == 0, err
+    store = StoreReader.open(tmp_path / "st")
+    run = store.latest_run().run_id
+    leaked = {r.call_id: r.metrics["pii_exposures"] for r in store.call_rows(run)}
+    assert sorted(leaked.values()) == [0.0, 0.0, 1.0]  # the suite's card-number rule
+    spec = store.evaluation_spec(run)
+    store.close()
+    # Scoring the run again uses the rules it was imported with: nothing to recompute.
+    code, out, err = cli("evaluate", run, "--store", "st", "--executor", "inline")
+    assert code == 0, err
+    with StoreReader.open(tmp_path / "st") as again:
+        assert again.evaluation_spec(run) == spec

@@ -200,7 +200,9 @@ def do_evaluate(
 
     spec = store.run(run_id).spec
     load_plugin_modules(spec.plugins.modules)  # evaluators the run's plugins register
-    if rules is None:
+    if rules is None and spec.imported is not None and spec.imported.rules is not None:
+        rules = EvaluationRules.model_validate(spec.imported.rules)  # as `ingest --suite` gave
+    elif rules is None:
         rules = stored_rules(run_id, spec.suite_json)
     evaluators = evaluation_spec(rules)
     with Bar(err, "scoring") as progress:

@@ -155,7 +155,11 @@ def ingest(
     spec = RunSpec(
         suite=fresh[0].log.suite if fresh else "",
         variants={v: "" for v in sorted({e.log.release for e in fresh})},
-        imported=ImportBatch(files=files, on_error=on_error),
+        imported=ImportBatch(
+            files=files,
+            on_error=on_error,
+            rules=None if rules is None else rules.model_dump(mode="json"),
+        ),
     )
     run_id = spec.run_id()
     new: list[CallTrace] = []

@@ -50,6 +50,9 @@ class ImportBatch(BaseModel):
 
     files: list[LogFile]
     on_error: Literal["skip", "fail"] = "fail"
+    rules: dict[str, Any] | None = Field(
+        None, description="the evaluation rules it was scored with (`--suite`); None: built-in"
+    )
 
 
 class RunSpec(BaseModel):
