@@ -56,7 +56,7 @@ def test_suite_rules_score_the_import_and_evaluate_keeps_them(tmp_path: Path, cl
     calls = make_calls(3, seed=2)
     calls[0]["turns"][0]["text"] = "I see card 4111 1111 1111 1111 on file."
     log = write_call_log(tmp_path / "calls.jsonl", calls)
-    code, out, err = cli("ingest", str(log), "--store", "st", "--suite", "banking")
+    code, _, err = cli("ingest", str(log), "--store", "st", "--suite", "banking")
     assert code == 0, err
     store = StoreReader.open(tmp_path / "st")
     run = store.latest_run().run_id
@@ -65,7 +65,7 @@ def test_suite_rules_score_the_import_and_evaluate_keeps_them(tmp_path: Path, cl
     spec = store.evaluation_spec(run)
     store.close()
     # Scoring the run again uses the rules it was imported with: nothing to recompute.
-    code, out, err = cli("evaluate", run, "--store", "st", "--executor", "inline")
+    code, _, err = cli("evaluate", run, "--store", "st", "--executor", "inline")
     assert code == 0, err
     with StoreReader.open(tmp_path / "st") as again:
         assert again.evaluation_spec(run) == spec

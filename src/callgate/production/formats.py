@@ -67,8 +67,14 @@ class JsonlLog:
     name: ClassVar[str] = "jsonl"
 
     def sniff(self, path: Path, head: str) -> bool:
+        # The first record's own top-level keys: other formats' lines may hold these words nested
+        # (a LiveKit report line carries "release" and a tool's "call_id").
         first = next((ln for ln in head.splitlines() if ln.strip()), "")
-        return first.lstrip().startswith("{") and '"call_id"' in first and '"release"' in first
+        try:
+            data = json.loads(first)
+        except json.JSONDecodeError:
+            return False  # a first line longer than the head, or not JSON Lines at all
+        return isinstance(data, dict) and {"call_id", "release", "started_at"} <= data.keys()
 
     def read(self, path: Path) -> Iterator[LogEntry]:
         with path.open(encoding="utf-8") as fh:
@@ -92,7 +98,7 @@ def reader_for(path: Path, fmt: str) -> LogReader:
         return LOG_FORMATS.create(fmt)
     try:
         with path.open(encoding="utf-8", errors="replace") as fh:
-            head = fh.read(65536)
+            head = fh.read(1 << 20)  # a long call is one long line
     except OSError as exc:
         raise UsageError(f"cannot read the log ({exc.strerror})", source=path) from None
     LOG_FORMATS.load_all()  # a plugin format that fails to load is left out of the sniffing
