@@ -380,13 +380,21 @@ def _register_more() -> None:
     from callgate.cli.compare_cmds import register
 
     register(app)
-    from callgate.cli import check_cmd, ingest_cmd, inspect_cmds, training_cmd, tune_cmd
+    from callgate.cli import (
+        check_cmd,
+        ingest_cmd,
+        inspect_cmds,
+        mine_cmd,
+        training_cmd,
+        tune_cmd,
+    )
 
     inspect_cmds.register(app)
     check_cmd.register(app)
     tune_cmd.register(app)
     training_cmd.register(app)
     ingest_cmd.register(app)
+    mine_cmd.register(app)
 
 
 _register_more()
