@@ -385,6 +385,7 @@ def _register_more() -> None:
         ingest_cmd,
         inspect_cmds,
         mine_cmd,
+        signals_cmd,
         training_cmd,
         tune_cmd,
     )
@@ -394,6 +395,7 @@ def _register_more() -> None:
     tune_cmd.register(app)
     training_cmd.register(app)
     ingest_cmd.register(app)
+    signals_cmd.register(app)
     mine_cmd.register(app)
 
 

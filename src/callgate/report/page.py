@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from callgate.errors import UsageError
 from callgate.files import atomic_write
@@ -28,9 +29,13 @@ from callgate.report.sections import (
     summary_table,
     timing_section,
 )
+from callgate.report.signals import signals_section
 from callgate.results.table import declared_metrics
 from callgate.store.blobs import BlobStore
 from callgate.store.reader import StoreReader
+
+if TYPE_CHECKING:
+    from callgate.production.signals_model import SignalsReport
 
 MAX_DETAILS = 100
 MAX_TABLE_ROWS = 2000
@@ -88,8 +93,10 @@ def render(
     audio: AudioPlan,
     *,
     max_details: int = MAX_DETAILS,
+    signals: SignalsReport | None = None,
 ) -> tuple[str, int, int]:
-    """(html, detail sections written, failed calls left without one)."""
+    """(html, detail sections written, failed calls left without one). ``signals``: an imported
+    run's production signals, drawn in a section of their own."""
     failures = ordered_failures(view)
     detailed = [r for r in failures if r.call_id in view.traces][:max_details]
     shown = {r.call_id for r in detailed}
@@ -127,7 +134,9 @@ def render(
         '<header class="top"><b>callgate</b> report &middot; '
         '<a href="#decision-card">decision</a><a href="#cohorts">cohorts</a>'
         '<a href="#timing">timing</a><a href="#attribution-card">attribution</a>'
-        '<a href="#failures-card">failed calls</a></header><main>'
+        '<a href="#failures-card">failed calls</a>'
+        + ('<a href="#signals">signals</a>' if signals is not None else "")
+        + "</header><main>"
         f"<h1>{esc(title)}</h1>"
         f'<p class="muted">suite {esc(spec.suite or "?")} &middot; grid '
         f"{esc(spec.grid or '?')} &middot; seed {esc(str(spec.seed))} &middot; "
@@ -138,6 +147,7 @@ def render(
         f'<section class="card" id="cohorts"><h2>Per-cohort deltas</h2>{forest_section(gate)}'
         "</section>"
         f'<section class="card" id="timing"><h2>Timing</h2>{timing_section(view)}</section>'
+        f"{_signals_card(signals)}"
         f'<section class="card" id="attribution-card"><h2>Why calls failed</h2>'
         f"{attribution_section(view)}</section>"
         f'<section class="card" id="failures-card"><h2>Failed and regressed calls '
@@ -157,6 +167,25 @@ def render(
         f"<h2>Call details</h2>{details_html}</main>"
     )
     return page(title, body, data=summary_data(view, gate)), len(detailed), left_out
+
+
+def _signals_card(signals: SignalsReport | None) -> str:
+    if signals is None:
+        return ""
+    return (
+        '<section class="card" id="signals"><h2>Production signals per release and cohort</h2>'
+        f"{signals_section(signals)}</section>"
+    )
+
+
+def _imported_signals(store: StoreReader, run_id: str) -> SignalsReport | None:
+    """The signals of an imported run (every cohort tag), None for a simulated one."""
+    from callgate.production.signals import compute_signals
+    from callgate.production.signals_model import SignalsSettings
+
+    if store.run(run_id).spec.imported is None:
+        return None
+    return compute_signals(store, SignalsSettings(runs=[run_id]))
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -201,7 +230,8 @@ def write_report(
         inline_budget=inline_budget,
         linked_budget=linked_budget,
     )
-    html, n_details, left_out = render(view, gate, audio, max_details=max_details)
+    signals = _imported_signals(store, view.run.run_id)
+    html, n_details, left_out = render(view, gate, audio, max_details=max_details, signals=signals)
     _atomic_write(out, html)
     try:
         audio.copy_files()

@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from callgate.errors import UsageError
 from callgate.gate.model import GateReport
+from callgate.production.signals_model import SignalsReport, SignalsSettings
 from callgate.report.calls import call_detail, fail_metric_cells, missed_names, status_badges
 from callgate.report.data import RunView
 from callgate.report.escape import esc, url_part
@@ -19,6 +21,7 @@ from callgate.report.sections import (
     summary_table,
     timing_section,
 )
+from callgate.report.signals import signals_section
 from callgate.results.table import declared_metrics
 from callgate.store.reader import RunRow
 from callgate.store.records import FAIL_METRICS, FAILURE_CAUSES, CallRow, CallScores
@@ -92,7 +95,13 @@ def index_page(runs: list[RunRow], gates: list[tuple[str, Path, GateReport | str
         if grows
         else '<p class="muted">No gate.json found (give <code>--gate DIR</code>).</p>'
     )
-    body = f"<h1>Runs</h1>{runs_html}<h2>Comparisons</h2>{gates_html}"
+    signals = (
+        '<p><a id="signals-link" href="/signals">Production signals</a> of the imported runs, '
+        "per release and cohort</p>"
+        if any(r.spec.imported is not None for r in runs)
+        else ""
+    )
+    body = f"<h1>Runs</h1>{signals}{runs_html}<h2>Comparisons</h2>{gates_html}"
     return layout("callgate", body)
 
 
@@ -229,6 +238,57 @@ def gate_page(key: str, source: Path, gate: GateReport, known_runs: set[str]) ->
         "</section>"
     )
     return layout("comparison", body, (f"gate {key}", None))
+
+
+def signals_settings(qs: dict[str, list[str]]) -> SignalsSettings:
+    """The signals page's query: run, by (repeatable or comma-separated), since, until, bucket."""
+    from callgate.production.signals import parse_time
+
+    def one(name: str) -> str:
+        return ((qs.get(name) or [""])[-1]).strip()
+
+    bucket = one("bucket")
+    if bucket not in ("", "day", "week"):
+        raise UsageError(f"{bucket!r}: use day or week", field="bucket")
+    by = [t.strip() for item in qs.get("by", []) for t in item.split(",") if t.strip()]
+    return SignalsSettings(
+        runs=[r for r in qs.get("run", []) if r.strip()],
+        by=by or None,
+        since=parse_time(one("since"), "since") if one("since") else None,
+        until=parse_time(one("until"), "until") if one("until") else None,
+        bucket=bucket or None,
+    )
+
+
+def signals_page(report: SignalsReport, qs: dict[str, list[str]]) -> str:
+    def field(name: str, label: str, hint: str) -> str:
+        value = ",".join(qs.get(name, [])) if name == "by" else (qs.get(name) or [""])[-1]
+        return (
+            f'<label>{esc(label)}<input name="{esc(name)}" value="{esc(value)}" '
+            f'placeholder="{esc(hint)}" size="18"></label>'
+        )
+
+    chosen = (qs.get("bucket") or [""])[-1]
+    hidden = "".join(
+        f'<input type="hidden" name="run" value="{esc(r)}">' for r in qs.get("run", [])
+    )
+    form = (
+        '<form class="filters" method="get" id="signals-form">'
+        + field("by", "by", "accent,channel or accent+channel")
+        + field("since", "since", "2026-11-01")
+        + field("until", "until (before)", "2026-11-15")
+        + "<label>bucket"
+        + _select("bucket", [("", "none"), ("day", "day"), ("week", "week")], chosen)
+        + f'</label>{hidden}<button type="submit">show</button></form>'
+    )
+    body = (
+        f"<h1>Production signals</h1>"
+        f'<p class="muted">runs {esc(", ".join(report.settings.runs))}</p>'
+        f'<section class="card">{form}</section>'
+        f'<section class="card" id="signals"><h2>Per release and cohort</h2>'
+        f"{signals_section(report)}</section>"
+    )
+    return layout("production signals", body, ("signals", None))
 
 
 def error_page(status: int, message: str) -> str:

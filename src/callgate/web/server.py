@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from callgate.errors import UsageError
 from callgate.gate.model import GateReport, load_gate
+from callgate.production.signals_model import SignalsReport, SignalsSettings
 from callgate.report.data import RunView, load_run
 from callgate.store.blobs import BlobStore
 from callgate.store.reader import StoreReader
@@ -50,6 +51,7 @@ class UIServer(ThreadingHTTPServer):
         self.gate_roots = gate_roots
         self.blobs = BlobStore(store_root / "blobs")
         self._views: dict[tuple[str, str, str], tuple[tuple[int, int], RunView]] = {}
+        self._signals: dict[str, tuple[list[tuple[int, int]], SignalsReport]] = {}
         self._lock = threading.Lock()
         super().__init__(address, Handler)
 
@@ -93,6 +95,22 @@ class UIServer(ThreadingHTTPServer):
         with self._lock:
             self._views[key] = (version, view)
         return view
+
+    def signals(self, store: StoreReader, settings: SignalsSettings) -> SignalsReport:
+        """Production signals, cached until one of their runs grows or is re-scored."""
+        from callgate.production.signals import compute_signals, imported_runs
+
+        runs = [r.run_id for r in imported_runs(store, settings.runs)]
+        version = [store.run_version(r) for r in runs]
+        key = settings.model_copy(update={"runs": runs}).model_dump_json()
+        with self._lock:
+            hit = self._signals.get(key)
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        report = compute_signals(store, settings)
+        with self._lock:
+            self._signals[key] = (version, report)
+        return report
 
     def gates(self) -> list[tuple[str, Path, GateReport | str]]:
         out: list[tuple[str, Path, GateReport | str]] = []
@@ -161,6 +179,11 @@ class Handler(BaseHTTPRequestHandler):
             with self._store() as store:
                 html = pages.index_page(store.runs(), self.server.gates())
             return self._send_html(HTTPStatus.OK, html)
+        if parts == ["signals"]:
+            settings = pages.signals_settings(qs)
+            with self._store() as store:
+                report = self.server.signals(store, settings)
+            return self._send_html(HTTPStatus.OK, pages.signals_page(report, qs))
         if parts[0] == "blob" and len(parts) == 2:
             return self._blob(parts[1])
         if parts[0] == "gate" and len(parts) == 2:
