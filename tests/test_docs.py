@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from callgate.agents import latency as lat
 from callgate.agents import pipeline_config as pc
 from callgate.production import calllog as cl
+from callgate.production import signals_model as sg
 from callgate.scenarios import evaluation as ev
 from callgate.scenarios import model as sm
 from callgate.scenarios.load import load_suite
@@ -114,7 +115,17 @@ DOCUMENTED: dict[str, list[type[BaseModel]]] = {
         tm.AudioRef,
         tm.ImportedFrom,
     ],
-    "production.md": [cl.CallLog, cl.LoggedTurn, cl.LoggedToolCall, cl.LoggedCost],
+    "production.md": [
+        cl.CallLog,
+        cl.LoggedTurn,
+        cl.LoggedToolCall,
+        cl.LoggedCost,
+        sg.SignalsReport,
+        sg.SignalsSettings,
+        sg.SignalGroup,
+        sg.SignalValue,
+        sg.ReleaseSpan,
+    ],
     "tuning.md": [tu.TuningRecord],
 }
 
