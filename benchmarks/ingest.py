@@ -4,8 +4,8 @@ Generates the log with the test suite's synthetic production traffic (``tests/su
 call_logs.py``: two releases, four accents, clustered callers, 2 to 6 turns per call), then times,
 in one process and on fresh stores:
 
-* **ingest**: what `callgate ingest` runs (:func:`callgate.production.ingest.ingest`): read and
-  validate every line, convert, then store and score every call in one transaction;
+* **ingest**: what `callgate ingest` runs (:func:`callgate.production.ingest.batch.ingest`):
+  read and validate every line, convert, then store and score every call in one transaction;
 * **re-ingest**: the same file again (every call is known: nothing is added);
 * **per call**: the alternative of storing each call in its own commit, then scoring the run with
   the scoring path `callgate evaluate` uses (:func:`callgate.execution.scoring.score_run`, inline).
@@ -27,9 +27,9 @@ from pathlib import Path
 
 from callgate.evaluators.suite import evaluation_spec
 from callgate.execution.scoring import score_run
-from callgate.production.formats import JsonlLog
-from callgate.production.ingest import ingest
-from callgate.production.to_trace import to_trace
+from callgate.production.ingest.batch import ingest
+from callgate.production.ingest.formats import JsonlLog
+from callgate.production.ingest.to_trace import to_trace
 from callgate.store.db import Store
 from callgate.store.run_spec import RunSpec
 

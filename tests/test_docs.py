@@ -17,8 +17,8 @@ from pydantic import BaseModel
 
 from callgate.agents import latency as lat
 from callgate.agents import pipeline_config as pc
-from callgate.production import calllog as cl
-from callgate.production import signals_model as sg
+from callgate.production.ingest import calllog as cl
+from callgate.production.signals import model as sg
 from callgate.scenarios import evaluation as ev
 from callgate.scenarios import model as sm
 from callgate.scenarios.load import load_suite

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from callgate.production.ingest import ingest
-from callgate.production.signals_model import SIGNALS
+from callgate.production.ingest.batch import ingest
+from callgate.production.signals.model import SIGNALS
 from callgate.report.browser import CHROMIUM, CHROMIUM_ARGS
 from callgate.report.page import write_report
 from callgate.store.db import Store

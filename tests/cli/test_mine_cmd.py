@@ -11,7 +11,7 @@ import pytest
 from callgate.scenarios import load_suite
 from callgate.store.db import Store
 from callgate.store.reader import StoreReader
-from production.test_mine import LOST, ingested, other_calls, personal_call
+from support.mined_calls import LOST, ingested, other_calls, personal_call
 
 
 def one_error_line(err: str) -> str:

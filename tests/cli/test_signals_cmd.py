@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from callgate.production.ingest import ingest
-from callgate.production.signals_model import SIGNALS, SignalsReport
+from callgate.production.ingest.batch import ingest
+from callgate.production.signals.model import SIGNALS, SignalsReport
 from callgate.store.db import Store
 from factories import call
 from support.call_logs import make_calls, write_call_log

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from callgate.production.ingest import ingest
+from callgate.production.ingest.batch import ingest
 from callgate.store.db import Store
 from support.call_logs import make_calls, write_call_log
 

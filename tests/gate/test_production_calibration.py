@@ -12,7 +12,7 @@ from scipy.stats import binom
 from callgate.comparison.sides import load_side
 from callgate.gate.engine import run_gate
 from callgate.gate.policy import load_policy
-from callgate.production.ingest import ingest
+from callgate.production.ingest.batch import ingest
 from callgate.store.db import Store
 from support.call_logs import make_calls, write_call_log
 

@@ -67,7 +67,7 @@ def ingest(
     """
     from callgate.cli.console import err, out
     from callgate.cli.progress import Bar
-    from callgate.production.ingest import ingest as run_ingest
+    from callgate.production.ingest.batch import ingest as run_ingest
     from callgate.store.db import Store
 
     if on_error not in ON_ERROR:

@@ -1,6 +1,6 @@
 """`callgate mine`: failed and low-confidence production calls as regression scenarios.
 
-The logic lives in :mod:`callgate.production.mine`; this module checks the options, picks the
+The logic lives in :mod:`callgate.production.mining.mine`; this module checks the options, picks the
 import runs, prints progress on stderr and the summary on stdout. Bad input is a
 :class:`UsageError` (one line, exit 2).
 """
@@ -14,11 +14,11 @@ import typer
 
 from callgate.cli.options import DEFAULT_STORE, StoreOpt
 from callgate.errors import UsageError
-from callgate.production.mine import DEFAULT_LOW_CONFIDENCE
+from callgate.production.mining.mine import DEFAULT_LOW_CONFIDENCE
 from callgate.scenarios.near_duplicates import DEFAULT_SIMILARITY
 
 if TYPE_CHECKING:
-    from callgate.production.mine import MineOutcome
+    from callgate.production.mining.mine import MineOutcome
     from callgate.store.reader import StoreReader
 
 SPLITS = ("dev", "holdout")
@@ -94,8 +94,8 @@ def mine(
     Then: callgate run --suite mined/suite.yaml -v baseline
     """
     from callgate.cli.console import err
-    from callgate.production.mine import MineRequest, check_out
-    from callgate.production.mine import mine as run_mine
+    from callgate.production.mining.mine import MineRequest, check_out
+    from callgate.production.mining.mine import mine as run_mine
     from callgate.scenarios.load import load_suite
     from callgate.store.reader import StoreReader
 

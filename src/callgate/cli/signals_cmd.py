@@ -1,8 +1,8 @@
 """`callgate signals`: how imported production calls fare per release and cohort, with intervals.
 
-The numbers come from :mod:`callgate.production.signals`; this module reads the options, writes
-the files asked for (--json, --csv, --html) and prints one table per release and cohort. Bad
-input is a :class:`UsageError` (one line, exit 2).
+The numbers come from :mod:`callgate.production.signals.compute`; this module reads the
+options, writes the files asked for (--json, --csv, --html) and prints one table per release and
+cohort. Bad input is a :class:`UsageError` (one line, exit 2).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from callgate.errors import UsageError
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from callgate.production.signals_model import SignalGroup, SignalsReport
+    from callgate.production.signals.model import SignalGroup, SignalsReport
 
 BUCKETS = ("day", "week")
 CSV_COLUMNS = (
@@ -100,8 +100,8 @@ def signals(
     Example: callgate signals --by accent+channel --bucket week --html signals.html
     """
     from callgate.cli.console import out
-    from callgate.production.signals import compute_signals
-    from callgate.production.signals_model import SignalsSettings
+    from callgate.production.signals.compute import compute_signals
+    from callgate.production.signals.model import SignalsSettings
     from callgate.store.reader import StoreReader
 
     settings = SignalsSettings(
@@ -144,7 +144,7 @@ def signals(
 
 
 def _when(text: str | None, field: str) -> datetime | None:
-    from callgate.production.signals import parse_time
+    from callgate.production.signals.compute import parse_time
 
     return None if text is None else parse_time(text, field)
 

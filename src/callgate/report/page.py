@@ -35,7 +35,7 @@ from callgate.store.blobs import BlobStore
 from callgate.store.reader import StoreReader
 
 if TYPE_CHECKING:
-    from callgate.production.signals_model import SignalsReport
+    from callgate.production.signals.model import SignalsReport
 
 MAX_DETAILS = 100
 MAX_TABLE_ROWS = 2000
@@ -180,8 +180,8 @@ def _signals_card(signals: SignalsReport | None) -> str:
 
 def _imported_signals(store: StoreReader, run_id: str) -> SignalsReport | None:
     """The signals of an imported run (every cohort tag), None for a simulated one."""
-    from callgate.production.signals import compute_signals
-    from callgate.production.signals_model import SignalsSettings
+    from callgate.production.signals.compute import compute_signals
+    from callgate.production.signals.model import SignalsSettings
 
     if store.run(run_id).spec.imported is None:
         return None

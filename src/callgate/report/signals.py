@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from callgate.production.signals_model import ALL, SignalGroup, SignalInfo, SignalsReport
+from callgate.production.signals.model import ALL, SignalGroup, SignalInfo, SignalsReport
 from callgate.report.escape import esc
 from callgate.report.svg import nice_ticks
 

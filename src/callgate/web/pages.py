@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from callgate.errors import UsageError
 from callgate.gate.model import GateReport
-from callgate.production.signals_model import SignalsReport, SignalsSettings
+from callgate.production.signals.model import SignalsReport, SignalsSettings
 from callgate.report.calls import call_detail, fail_metric_cells, missed_names, status_badges
 from callgate.report.data import RunView
 from callgate.report.escape import esc, url_part
@@ -242,7 +242,7 @@ def gate_page(key: str, source: Path, gate: GateReport, known_runs: set[str]) ->
 
 def signals_settings(qs: dict[str, list[str]]) -> SignalsSettings:
     """The signals page's query: run, by (repeatable or comma-separated), since, until, bucket."""
-    from callgate.production.signals import parse_time
+    from callgate.production.signals.compute import parse_time
 
     def one(name: str) -> str:
         return ((qs.get(name) or [""])[-1]).strip()

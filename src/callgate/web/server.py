@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from callgate.errors import UsageError
 from callgate.gate.model import GateReport, load_gate
-from callgate.production.signals_model import SignalsReport, SignalsSettings
+from callgate.production.signals.model import SignalsReport, SignalsSettings
 from callgate.report.data import RunView, load_run
 from callgate.store.blobs import BlobStore
 from callgate.store.reader import StoreReader
@@ -98,7 +98,7 @@ class UIServer(ThreadingHTTPServer):
 
     def signals(self, store: StoreReader, settings: SignalsSettings) -> SignalsReport:
         """Production signals, cached until one of their runs grows or is re-scored."""
-        from callgate.production.signals import compute_signals, imported_runs
+        from callgate.production.signals.compute import compute_signals, imported_runs
 
         runs = [r.run_id for r in imported_runs(store, settings.runs)]
         version = [store.run_version(r) for r in runs]

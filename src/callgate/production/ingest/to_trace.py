@@ -1,11 +1,11 @@
-"""A call log record (:class:`~callgate.production.calllog.CallLog`) as a call trace.
+"""A call log record (:class:`~callgate.production.ingest.calllog.CallLog`) as a call trace.
 
 One converter for every log format, so an imported call means the same whatever wrote it:
 
 * caller turns become caller utterances: the reference text when the log has one, else what the
   ASR heard (the trace then has no reference, and reference-based evaluators say "not scored");
   a turn that repeats or corrects the caller's previous one (the log's flag, else
-  :mod:`callgate.production.corrections`) has ``why: correction``;
+  :mod:`callgate.production.ingest.corrections`) has ``why: correction``;
 * each agent turn answers the caller turns since the previous agent turn: their span is what it
   heard, their transcripts (joined) its ASR result with the lowest confidence among them;
 * events are rebuilt on the call's clock from the turns, so the timeline and timing evaluators
@@ -19,8 +19,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
-from callgate.production.calllog import CallLog, LoggedCost, LoggedTurn
-from callgate.production.corrections import is_correction
+from callgate.production.ingest.calllog import CallLog, LoggedCost, LoggedTurn
+from callgate.production.ingest.corrections import is_correction
 from callgate.traces.model import (
     AgentTurnTrace,
     ASRTrace,

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Literal
 
 from callgate.errors import UsageError
-from callgate.production.calllog import CallLog
-from callgate.production.formats import LogReader, reader_for
-from callgate.production.to_trace import imported_call_id, to_trace
+from callgate.production.ingest.calllog import CallLog
+from callgate.production.ingest.formats import LogReader, reader_for
+from callgate.production.ingest.to_trace import imported_call_id, to_trace
 from callgate.scenarios.evaluation import EvaluationRules
 from callgate.store.db import Store
 from callgate.store.run_spec import ImportBatch, LogFile, RunSpec

@@ -3,8 +3,8 @@
 An imported call is mined when it failed (the failure rule of its scores, ``CallRow.failed``) or
 when the ASR's confidence in some caller turn fell below a threshold: the calls a release got
 wrong, and the ones it nearly did. Failed calls come first, then the least confident, so
-``limit`` keeps the most telling ones. Each becomes a scenario (:mod:`.mine_scenario`) in a suite
-that runs as it is written (:mod:`.mine_suite`).
+``limit`` keeps the most telling ones. Each becomes a scenario (:mod:`.scenario`) in a suite
+that runs as it is written (:mod:`.suite`).
 
 A mined scenario the caller has already said, in the base suite or in a scenario mined before it,
 is a near duplicate and left out: the same rule ``callgate check`` applies across the splits (the
@@ -30,8 +30,13 @@ from pathlib import Path
 from typing import Literal
 
 from callgate.errors import UsageError
-from callgate.production.mine_scenario import AUDIO_DIR, MinedScenario, lowest_confidence, mine_call
-from callgate.production.mine_suite import Dimensions, base_dimensions, suite_yaml
+from callgate.production.mining.scenario import (
+    AUDIO_DIR,
+    MinedScenario,
+    lowest_confidence,
+    mine_call,
+)
+from callgate.production.mining.suite import Dimensions, base_dimensions, suite_yaml
 from callgate.scenarios.load import LoadedSuite, load_suite
 from callgate.scenarios.model import Scenario
 from callgate.scenarios.near_duplicates import (

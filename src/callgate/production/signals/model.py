@@ -3,8 +3,8 @@
 One :class:`SignalsReport` holds the settings it was computed with, the releases in order of
 their first call, and one :class:`SignalGroup` per release (or time bucket) and cohort slice, each
 with every signal's value, interval and the number of calls behind it. The definitions are in
-:mod:`callgate.production.signals` and docs/production.md; :data:`SIGNALS` names them once for the
-terminal, the report and the web UI.
+:mod:`callgate.production.signals.compute` and docs/production.md; :data:`SIGNALS` names them
+once for the terminal, the report and the web UI.
 """
 
 from __future__ import annotations

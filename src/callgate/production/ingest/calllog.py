@@ -2,8 +2,8 @@
 
 Every log reader (JSONL, OpenTelemetry, LiveKit session reports, a plugin's) produces
 :class:`CallLog` records, and one converter turns them into call traces
-(:mod:`callgate.production.to_trace`), so what a log may say is defined once, here, and documented
-in docs/production.md.
+(:mod:`callgate.production.ingest.to_trace`), so what a log may say is defined once, here,
+and documented in docs/production.md.
 
 Times inside a call are seconds from its start. A caller turn is a stretch of caller speech with
 what the agent's ASR heard (and, when someone transcribed the call, what was really said); an agent

@@ -26,7 +26,7 @@ from pydantic import BaseModel
 from callgate.scenarios.model import RESERVED_TAGS, ChannelSpec, NoiseSpec, VoiceSpec
 
 if TYPE_CHECKING:
-    from callgate.production.mine_scenario import MinedScenario
+    from callgate.production.mining.scenario import MinedScenario
     from callgate.scenarios.load import LoadedSuite
 
 # What production logs call a phone line or an app's wideband audio.

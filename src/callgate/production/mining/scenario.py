@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from callgate.production.mine_suite import Dimensions
+from callgate.production.mining.suite import Dimensions
 from callgate.scenarios.model import RESERVED_TAGS, Expectation, Scenario
 from callgate.traces.model import AgentTurnTrace, AudioRef, CallerUtteranceTrace, CallTrace
 from callgate.training.redact import Hits, Redactor

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from callgate.production.ingest import ingest
+from callgate.production.ingest.batch import ingest
 from callgate.store.db import Store
 from support.call_logs import make_calls, write_call_log
 

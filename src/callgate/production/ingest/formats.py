@@ -2,10 +2,10 @@
 
 A format is a class with a ``name``, a ``sniff(path, head)`` that says whether a file looks like
 its own (for ``--format auto``) and a ``read(path)`` that yields :class:`LogEntry` items: a
-:class:`~callgate.production.calllog.CallLog` with the line it starts on, or a problem with its
-line. Formats are registered like every other part (entry-point group ``callgate.log_formats``, a
-``module:attr`` reference, or :meth:`Registry.register`); callgate's own three (``jsonl``,
-``otel``, ``livekit``) are entry points like anyone else's.
+:class:`~callgate.production.ingest.calllog.CallLog` with the line it starts on, or a problem
+with its line. Formats are registered like every other part (entry-point group
+``callgate.log_formats``, a ``module:attr`` reference, or :meth:`Registry.register`); callgate's
+own three (``jsonl``, ``otel``, ``livekit``) are entry points like anyone else's.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 from pydantic import ValidationError
 
 from callgate.errors import UsageError
-from callgate.production.calllog import CallLog
+from callgate.production.ingest.calllog import CallLog
 from callgate.registry import Registry
 
 

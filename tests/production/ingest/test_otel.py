@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from callgate.production.formats import JsonlLog, reader_for
-from callgate.production.ingest import ingest
-from callgate.production.otel import OtelLog
+from callgate.production.ingest.batch import ingest
+from callgate.production.ingest.formats import JsonlLog, reader_for
+from callgate.production.ingest.otel import OtelLog
 from callgate.store.db import Store
 
 T0 = 1_796_000_000_000_000_000  # the hand-written calls start here (unix ns)

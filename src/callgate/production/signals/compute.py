@@ -33,16 +33,7 @@ from typing import Literal
 import numpy as np
 
 from callgate.errors import UsageError
-from callgate.production.signal_stats import (
-    ClusterBootstrap,
-    clustered_share,
-    interval_of,
-    nearest_rank,
-    sorted_turns,
-    wilson,
-    z_for,
-)
-from callgate.production.signals_model import (
+from callgate.production.signals.model import (
     ALL,
     ReleaseSpan,
     SignalGroup,
@@ -50,6 +41,15 @@ from callgate.production.signals_model import (
     SignalsSettings,
     SignalValue,
     Status,
+)
+from callgate.production.signals.stats import (
+    ClusterBootstrap,
+    clustered_share,
+    interval_of,
+    nearest_rank,
+    sorted_turns,
+    wilson,
+    z_for,
 )
 from callgate.store.reader import RunRow, StoreReader
 from callgate.store.records import CallRow, CallScores

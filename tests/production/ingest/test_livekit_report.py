@@ -36,9 +36,9 @@ from livekit.agents.voice import io
 from livekit.agents.voice.events import ConversationItemAddedEvent
 from livekit.agents.voice.report import SessionReport
 
-from callgate.production.formats import reader_for
-from callgate.production.ingest import ingest
-from callgate.production.livekit_report import LiveKitReport
+from callgate.production.ingest.batch import ingest
+from callgate.production.ingest.formats import reader_for
+from callgate.production.ingest.livekit_report import LiveKitReport
 from callgate.store.db import Store
 
 RATE = 16000

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "ingest.py"
+BENCH = Path(__file__).resolve().parents[3] / "benchmarks" / "ingest.py"
 
 
 def test_the_ingest_benchmark_prints_its_figures(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """OpenTelemetry traces as call logs: Pipecat's own tracing, or GenAI semantic-convention spans.
 
-Spans (read by :mod:`callgate.production.otlp`) are grouped into calls by ``conversation.id``
+Spans (read by :mod:`callgate.production.ingest.otlp`) are grouped into calls by ``conversation.id``
 (Pipecat's conversation and turn spans, and their service spans through their parents) or else
 ``gen_ai.conversation.id``. A call's caller turns come from its STT spans (``transcript``), its
 agent turns from its TTS spans (``text``; the LLM's output when a call has no TTS span, as a text
@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from callgate.production.formats import LogEntry, as_call_log
-from callgate.production.otlp import Malformed, Span, read_spans
+from callgate.production.ingest.formats import LogEntry, as_call_log
+from callgate.production.ingest.otlp import Malformed, Span, read_spans
 
 TAG_PREFIX = "callgate.tag."  # resource or conversation-span attributes that become cohort tags
 _OTLP_START = re.compile(r'\A\s*\{\s*"resource_?[sS]pans"\s*:')

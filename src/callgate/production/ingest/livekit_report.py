@@ -31,8 +31,8 @@ from typing import Any, ClassVar
 
 from pydantic import ValidationError
 
-from callgate.production.calllog import CallLog, LoggedToolCall, LoggedTurn
-from callgate.production.formats import LogEntry, as_call_log, validation_problem
+from callgate.production.ingest.calllog import CallLog, LoggedToolCall, LoggedTurn
+from callgate.production.ingest.formats import LogEntry, as_call_log, validation_problem
 
 # Message metrics (LiveKit's ``MetricsReport``) -> latency keys of the agent turn that answers.
 # The first three are measured on the user message, the rest on the assistant's.

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from callgate.errors import UsageError
-from callgate.production.ingest import ingest
-from callgate.production.signal_stats import wilson, z_for
-from callgate.production.signals import CallFacts, compute_signals, signals_of
-from callgate.production.signals_model import SignalsReport, SignalsSettings
+from callgate.production.ingest.batch import ingest
+from callgate.production.signals.compute import CallFacts, compute_signals, signals_of
+from callgate.production.signals.model import SignalsReport, SignalsSettings
+from callgate.production.signals.stats import wilson, z_for
 from callgate.store.db import Store
 from factories import call
 from support.call_logs import make_calls, write_call_log

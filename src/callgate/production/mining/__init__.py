@@ -1,0 +1,1 @@
+"""Failed or low-confidence production calls mined into regression scenarios."""

@@ -1,0 +1,1 @@
+"""Production signals per release and cohort over a time window, with intervals."""
