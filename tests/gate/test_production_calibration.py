@@ -22,7 +22,7 @@ RUNS = 24
 def _decide(tmp: Path, seed: int, harm: dict[str, float] | None) -> tuple[str, set[str]]:
     root = tmp / f"s{seed}"
     root.mkdir()
-    log = write_call_log(root / "calls.jsonl", make_calls(1600, seed=seed, harm=harm))
+    log = write_call_log(root / "calls.jsonl", make_calls(1600, seed=seed, harm=harm, spike=0.0))
     out = ingest(Store.open(root / "st"), [log])
     assert out.run_id is not None
     base = load_side(f"{out.run_id}:2026.11.1", root / "st")

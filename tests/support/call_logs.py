@@ -2,8 +2,9 @@
 
 Shaped like real traffic, not like the model the signals assume: calls cluster by caller (a per-call
 difficulty shared by its turns), confidence and corrections depend on accent and channel, time to
-first audio is log-normal with a heavy tail, and the second release has a p99 spike for Scottish
-callers on the phone. ``malformed`` lines are written broken on purpose (the reader must name them).
+first audio is log-normal with a heavy tail, and by default the second release answers some
+Scottish phone callers' turns seconds late. ``malformed`` lines are written broken on purpose (the
+reader must name them).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def make_call(
     release: str,
     started: datetime,
     harm: dict[str, float] | None = None,
+    spike: float = 0.0,
 ) -> dict[str, Any]:
     accent, channel = _pick(rng, ACCENTS), _pick(rng, CHANNELS)
     task = str(rng.choice(list(TASKS)))
@@ -55,14 +57,14 @@ def make_call(
     difficulty = rng.normal(hard, 0.6)  # the caller's own: shared by every turn of the call
     t = 0.0
     turns: list[dict[str, Any]] = []
-    spike = release.endswith("2") and accent == "scottish" and channel == "phone"
+    slowed = spike if accent == "scottish" and channel == "phone" else 0.0
 
     def agent(
         text: str, *, tools: list[dict[str, Any]] | None = None, transfer: bool = False
     ) -> None:
         nonlocal t
         ttfa = float(np.exp(rng.normal(math.log(0.8), 0.35)))
-        if spike and rng.random() < 0.08:
+        if slowed and rng.random() < slowed:
             ttfa += float(rng.uniform(2.0, 5.0))
         start = t + ttfa
         end = start + 0.06 * len(text.split()) + 0.4
@@ -155,15 +157,18 @@ def make_calls(
     start: datetime = datetime(2026, 11, 1, tzinfo=UTC),
     days: float = 14.0,
     harm: dict[str, float] | None = None,
+    spike: float = 0.08,
 ) -> list[dict[str, Any]]:
     """``n`` calls spread evenly over ``days``; releases take turns in consecutive time blocks.
-    ``harm`` (accent -> share of its calls failing more) applies to every release but the first."""
+    Every release but the first gets ``harm`` (accent -> share of its calls failing more) and
+    ``spike`` (the share of Scottish phone callers' turns answered 2 to 5 s late)."""
     rng = np.random.default_rng(seed)
     out = []
     for i in range(n):
         at = start + timedelta(days=days * i / max(n, 1))
         release = releases[min(len(releases) - 1, i * len(releases) // max(n, 1))]
-        out.append(make_call(i, rng, release, at, harm if release != releases[0] else None))
+        later = release != releases[0]
+        out.append(make_call(i, rng, release, at, harm if later else None, spike if later else 0.0))
     return out
 
 

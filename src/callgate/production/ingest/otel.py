@@ -5,7 +5,8 @@ Spans (read by :mod:`callgate.production.ingest.otlp`) are grouped into calls by
 ``gen_ai.conversation.id``. A call's caller turns come from its STT spans (``transcript``), its
 agent turns from its TTS spans (``text``; the LLM's output when a call has no TTS span, as a text
 agent has none), its tool calls from the LLM spans' input and output messages and from tool spans
-of their own. docs/production.md ("OpenTelemetry traces") says which attribute goes where.
+of their own (both read in :mod:`callgate.production.ingest.otel_messages`). docs/production.md
+("OpenTelemetry traces") says which attribute goes where.
 
 A call whose trace holds a malformed span is left out, not imported with a hole in it: a missing
 STT span would turn an answer into an unprompted reply and skew every rate computed from it.
@@ -13,7 +14,6 @@ STT span would turn an answer into an unprompted reply and skew every rate compu
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections import defaultdict
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from callgate.production.ingest.formats import LogEntry, as_call_log
+from callgate.production.ingest.otel_messages import BadCall, attach_tools, messages, tool_calls
 from callgate.production.ingest.otlp import Malformed, Span, read_spans
 
 TAG_PREFIX = "callgate.tag."  # resource or conversation-span attributes that become cohort tags
@@ -116,14 +117,6 @@ def _group(spans: list[Span]) -> tuple[dict[str, list[Span]], list[Span]]:
     return calls, orphans
 
 
-class _Bad(Exception):
-    """Why a call cannot be imported; ``span`` when one of its spans says so."""
-
-    def __init__(self, message: str, span: Span | None = None) -> None:
-        super().__init__(f"{span}: {message}" if span else message)
-        self.span = span
-
-
 def _entry(cid: str, spans: list[Span], broken: dict[str, int | None]) -> LogEntry:
     line = _line(spans)
     bad = [broken[t] for t in {s.trace_id for s in spans} if t in broken]
@@ -134,7 +127,7 @@ def _entry(cid: str, spans: list[Span], broken: dict[str, int | None]) -> LogEnt
         )
     try:
         data = _call_log(cid, spans)
-    except _Bad as exc:
+    except BadCall as exc:
         return LogEntry(exc.span.line if exc.span else line, problem=f"conversation {cid!r}: {exc}")
     entry = as_call_log(data, line)
     return entry if entry.log else LogEntry(line, problem=f"conversation {cid!r}: {entry.problem}")
@@ -159,18 +152,6 @@ class _Said:
     interrupted: bool = False
 
 
-@dataclass
-class _Tool:
-    tool: str
-    args: Any = None
-    result: Any = None
-    ok: bool = True
-    error: str | None = None
-    start: int = 0
-    end: int = 0
-    timed: bool = False  # timed by a span of its own, not worked out from the LLM spans
-
-
 def _call_log(cid: str, spans: list[Span]) -> dict[str, Any]:
     spans = sorted(spans, key=lambda s: (s.start_ns, s.end_ns))
     root = next((s for s in spans if s.name == "conversation"), None)
@@ -180,7 +161,9 @@ def _call_log(cid: str, spans: list[Span]) -> dict[str, Any]:
     versions = [a.get("service.version") for a in [resource] + [s.attrs for s in spans]]
     release = next((str(v) for v in versions if v not in (None, "")), None)
     if release is None:
-        raise _Bad("no release: set the resource attribute service.version (or a span attribute)")
+        raise BadCall(
+            "no release: set the resource attribute service.version (or a span attribute)"
+        )
 
     def rel(ns: int) -> float:
         return round(max(0, ns - t0) / 1e9, 6)
@@ -192,10 +175,11 @@ def _call_log(cid: str, spans: list[Span]) -> dict[str, Any]:
     replies = replies or [p for s in chats if (p := _written(s))]
     turns = _turns(callers, replies, spans, chats, rel)
     if not turns:
-        raise _Bad(
+        raise BadCall(
             f"no usable turns (no STT transcript, TTS text or chat message in {len(spans)} spans)"
         )
-    _attach(_tools(spans, chats), turns, rel)
+    tool_spans = [(s, k) for s in spans if (k := _kind(s)) in _TOOL]
+    attach_tools(tool_calls(chats, tool_spans), turns, rel)
 
     tags = {k.removeprefix(TAG_PREFIX): v for k, v in context.items() if k.startswith(TAG_PREFIX)}
     languages = {
@@ -233,14 +217,14 @@ def _seconds(s: Span, key: str) -> float | None:
     if v is None:
         return None
     if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v < 0:
-        raise _Bad(f"{key}: expected a number of seconds, got {v!r}", s)
+        raise BadCall(f"{key}: expected a number of seconds, got {v!r}", s)
     return float(v)
 
 
 def _text(s: Span, key: str) -> str:
     v = s.attrs.get(key)
     if v is not None and not isinstance(v, str):
-        raise _Bad(f"{key}: expected text, got {v!r}", s)
+        raise BadCall(f"{key}: expected text, got {v!r}", s)
     return (v or "").strip()
 
 
@@ -255,7 +239,7 @@ def _heard(s: Span) -> _Said | None:
     confidence = _seconds(s, "stt.confidence")
     confidence = _seconds(s, "confidence") if confidence is None else confidence
     if confidence is not None and confidence > 1:
-        raise _Bad(f"confidence: expected 0-1, got {confidence}", s)
+        raise BadCall(f"confidence: expected 0-1, got {confidence}", s)
     return _Said(s.start_ns, max(end, s.start_ns), text, s, confidence, ttfb)
 
 
@@ -274,14 +258,14 @@ def _typed(chats: list[Span]) -> list[_Said]:
     """The user messages each LLM request added to the conversation, at the request's start."""
     out, seen = [], 0
     for s in chats:
-        said = [m.text for m in _messages(s, "input") if m.role == "user"]
+        said = [m.text for m in messages(s, "input") if m.role == "user"]
         out += [_Said(s.start_ns, s.start_ns, text, s) for text in said[seen:] if text]
         seen = max(seen, len(said))
     return out
 
 
 def _written(s: Span) -> _Said | None:
-    replies = [m.text for m in _messages(s, "output") if m.role == "assistant" and m.text]
+    replies = [m.text for m in messages(s, "output") if m.role == "assistant" and m.text]
     text = _text(s, "output") or " ".join(replies)
     return _Said(s.end_ns, s.end_ns, text, s) if text else None
 
@@ -361,155 +345,6 @@ def _agent(
         "latency": {k: v for k, v in stages.items() if v is not None},
         "tool_calls": [],
     }
-
-
-# -- tool calls ----------------------------------------------------------------------------------
-
-
-def _tools(spans: list[Span], chats: list[Span]) -> list[_Tool]:
-    tools: dict[str, _Tool] = {}
-    before: int | None = None  # when the previous LLM request ended
-    for s in chats:
-        # A call shows up first in the input of the LLM request after it: it ran once the
-        # request before had ended, and its result was in when this one started. A call in the
-        # GenAI output messages was asked for when this request ended.
-        given = _messages(s, "input")
-        first_of: dict[str, str] = {}  # tool name -> call key, for results that carry no id
-        for i, m in enumerate(given + _messages(s, "output")):
-            for n, (call_id, name, args) in enumerate(m.calls):
-                key = str(call_id or f"{name}#{i}.{n}")
-                first_of.setdefault(str(name), key)
-                if key not in tools:
-                    if not name:
-                        raise _Bad(f"a tool call without a name ({key})", s)
-                    at = s.end_ns if i >= len(given) else (before or s.start_ns)
-                    tools[key] = _Tool(str(name), args, start=at, end=at)
-            for call_id, name, result, ok in m.results:
-                tool = tools.get(str(call_id) if call_id else first_of.get(str(name), ""))
-                if tool is not None and tool.result is None:
-                    tool.result, tool.ok, tool.end = result, ok, max(tool.end, s.start_ns)
-        before = s.end_ns
-    for s in spans:
-        if _kind(s) in _TOOL:
-            _tool_span(s, tools)
-    return sorted(tools.values(), key=lambda t: t.start)
-
-
-def _tool_span(s: Span, tools: dict[str, _Tool]) -> None:
-    """A GenAI ``execute_tool`` span, or Gemini Live's ``llm_tool_call`` / ``llm_tool_result``."""
-    kind = _kind(s)
-    named = s.name.split(" ", 1)[1] if s.name.startswith("execute_tool ") else None
-    name = s.attrs.get("gen_ai.tool.name") or s.attrs.get("tool.function_name") or named
-    call_id = str(s.attrs.get("gen_ai.tool.call.id") or s.attrs.get("tool.call_id") or s.span_id)
-    if call_id not in tools and not name:
-        raise _Bad("no gen_ai.tool.name (or tool.function_name)", s)
-    tool = tools.setdefault(call_id, _Tool(str(name), start=s.start_ns, end=s.end_ns))
-    args = s.attrs.get("gen_ai.tool.call.arguments", s.attrs.get("tool.arguments"))
-    result = s.attrs.get("gen_ai.tool.call.result", s.attrs.get("tool.result"))
-    tool.args = tool.args if args is None else args
-    tool.result = tool.result if result is None else result
-    if kind == "llm_tool_result":  # Gemini Live: the call ran until its result went back
-        tool.end = max(tool.end, s.end_ns)
-    elif not tool.timed:  # the call's own span: better than times worked out from LLM spans
-        tool.start, tool.timed = s.start_ns, True
-        tool.end = s.end_ns if kind == "execute_tool" else max(tool.end, s.end_ns)
-    failed = s.error or s.attrs.get("error.type")
-    if failed or s.attrs.get("tool.result_status") == "error":
-        tool.ok, tool.error = False, str(failed or "error")
-
-
-def _attach(tools: list[_Tool], turns: list[dict[str, Any]], rel: _Rel) -> None:
-    agents = [t for t in turns if t["speaker"] == "agent"]
-    for tool in tools:
-        if not agents:
-            raise _Bad(f"a tool call ({tool.tool}) but no agent turn to hold it")
-        # Made before the first reply still unfinished when it started.
-        turn = next((a for a in agents if a["end"] >= rel(tool.start)), agents[-1])
-        args = _parsed(tool.args)
-        call = {
-            "tool": tool.tool,
-            "args": {} if args is None else args if isinstance(args, dict) else {"value": args},
-            "ok": tool.ok,
-            "error": tool.error,
-            "start": rel(tool.start),
-            "end": rel(max(tool.end, tool.start)),
-        }
-        if tool.result is not None:
-            call["result"] = _parsed(tool.result)
-        turn["tool_calls"].append(call)
-
-
-def _parsed(value: Any) -> Any:
-    """Arguments and results are JSON text in most spans; keep what is not as it is."""
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
-
-
-# -- LLM messages --------------------------------------------------------------------------------
-
-
-@dataclass
-class _Message:
-    role: str
-    text: str
-    calls: list[tuple[Any, Any, Any]]  # id, name, arguments
-    results: list[tuple[Any, Any, Any, bool]]  # id, name, result, ok
-
-
-def _messages(s: Span, which: str) -> list[_Message]:
-    """An LLM span's input or output messages: Pipecat's ``input`` (the provider's own form:
-    OpenAI, Anthropic or Gemini) or the GenAI ``gen_ai.input.messages`` / ``.output.messages``."""
-    keys = ("gen_ai.input.messages", "input") if which == "input" else ("gen_ai.output.messages",)
-    key = next((k for k in keys if s.attrs.get(k) is not None), None)
-    if key is None:
-        return []
-    raw = s.attrs[key]
-    try:
-        data = json.loads(raw) if isinstance(raw, str) else raw
-    except json.JSONDecodeError:
-        raise _Bad(f"{key}: not JSON (cut short by an attribute length limit?)", s) from None
-    return [_message(m) for m in data if isinstance(m, dict)] if isinstance(data, list) else []
-
-
-def _message(m: dict[str, Any]) -> _Message:
-    role = str(m.get("role"))
-    out = _Message("assistant" if role == "model" else role, "", [], [])
-    texts: list[str] = []
-    content = m.get("content")
-    if isinstance(content, str):
-        texts.append(content)
-    for p in content if isinstance(content, list) else m.get("parts") or []:
-        if not isinstance(p, dict):
-            continue
-        kind = p.get("type")
-        call = p.get("function_call") or p.get("functionCall")  # Gemini
-        reply = p.get("function_response") or p.get("functionResponse")
-        if kind == "text" or (kind is None and isinstance(p.get("text"), str)):
-            texts.append(str(p.get("text") or p.get("content") or ""))
-        elif kind in ("tool_call", "tool_use"):  # GenAI, Anthropic
-            out.calls.append((p.get("id"), p.get("name"), p.get("arguments", p.get("input"))))
-        elif kind == "tool_call_response":
-            out.results.append((p.get("id"), None, p.get("response"), True))
-        elif kind == "tool_result":
-            out.results.append(
-                (p.get("tool_use_id"), None, p.get("content"), not p.get("is_error"))
-            )
-        elif isinstance(call, dict):
-            out.calls.append((call.get("id"), call.get("name"), call.get("args")))
-        elif isinstance(reply, dict):
-            out.results.append((reply.get("id"), reply.get("name"), reply.get("response"), True))
-    for tc in m.get("tool_calls") or []:  # OpenAI
-        fn = (tc.get("function") if isinstance(tc, dict) else None) or {}
-        if isinstance(fn, dict):
-            out.calls.append((tc.get("id"), fn.get("name"), fn.get("arguments")))
-    if role == "tool" and m.get("tool_call_id"):
-        out.results, texts = [(m["tool_call_id"], None, content, True)], []
-    out.text = " ".join(t.strip() for t in texts if t.strip())
-    return out
 
 
 def _engines(spans: list[Span]) -> dict[str, str]:
