@@ -35,8 +35,10 @@ def report(
 
     The page has the decision and its reasons, a per-cohort forest plot of the gate's checks,
     time-to-first-audio distributions, failures by cause, and a detail section per failed call
-    (audio, timeline, what was said vs heard, tools expected vs made). Audio is inlined while it
-    fits in 5 MB, else copied into a STEM_audio folder beside it. See docs/report.md.
+    (audio, timeline, what was said vs heard, tools expected vs made). The report of an imported
+    run (callgate ingest) also charts its production signals per release and cohort. Audio is
+    inlined while it fits in 5 MB, else copied into a STEM_audio folder beside it. See
+    docs/report.md.
 
     Example: callgate report e631 --gate gate-out -o report.html
     """
