@@ -40,13 +40,21 @@ def test_bad_lines_exit_2_naming_each_and_store_nothing(tmp_path: Path, cli) -> 
         (["LOG", "--on-error", "maybe"], "--on-error: 'maybe': use fail or skip"),
         (["LOG", "--format", "csvish"], "unknown log format 'csvish'"),
         (["NOTALOG"], "not a call log callgate recognises"),
+        (["FOLDER"], "a folder, not a log file"),
+        (["EMPTY"], "empty: no call to import"),
+        (
+            ["LOG", "--format", "json:JSONDecoder"],
+            "--format: 'json:JSONDecoder' is not a log format",
+        ),
     ],
 )
 def test_usage_errors_are_one_line(tmp_path: Path, cli, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
     log = write_call_log(tmp_path / "calls.jsonl", make_calls(2))
     other = tmp_path / "notes.txt"
     other.write_text("hello\n")
-    args = [str(log) if a == "LOG" else str(other) if a == "NOTALOG" else a for a in args]
+    (tmp_path / "empty.jsonl").write_text("")
+    named = {"LOG": log, "NOTALOG": other, "FOLDER": tmp_path, "EMPTY": tmp_path / "empty.jsonl"}
+    args = [str(named[a]) if a in named else a for a in args]
     code, _, err = cli("ingest", *args, "--store", "st")
     lines = [line for line in err.splitlines() if line.strip()]
     assert code == 2 and len(lines) == 1 and message in lines[0], err

@@ -73,6 +73,10 @@ def test_json_to_stdout_and_a_window(store: Path, cli) -> None:  # type: ignore[
         (("--by", "mood"), "--by: unknown cohort tag 'mood'"),
         (("--low-confidence", "1.5"), "--low-confidence: must be above 0 and at most 1"),
         (("--until", "2026-10-01"), "no imported call started before 2026-10-01 00:00 UTC"),
+        (
+            ("--by", "accent", "--until", "2026-10-01"),  # the empty window, not "unknown tag"
+            "no imported call started before 2026-10-01 00:00 UTC",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(store: Path, cli, args, expected) -> None:  # type: ignore[no-untyped-def]

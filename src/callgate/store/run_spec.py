@@ -53,6 +53,9 @@ class ImportBatch(BaseModel):
     rules: dict[str, Any] | None = Field(
         None, description="the evaluation rules it was scored with (`--suite`); None: built-in"
     )
+    calls_sha256: str = Field(
+        "", description="of the sorted ids of the calls new to the store at import (empty: unknown)"
+    )
 
 
 class RunSpec(BaseModel):
@@ -99,5 +102,10 @@ class RunSpec(BaseModel):
         identity["plugin_modules"] = list(self.plugins.modules)
         if self.imported is not None:  # absent from simulated runs, so their ids do not change
             identity["imported"] = sorted(f.sha256 for f in self.imported.files)
+            if self.imported.calls_sha256:
+                # The same files imported again after calls were left out (a missing audio file,
+                # since added) store those calls in a run of their own, not into the first run,
+                # whose scores a different --suite would otherwise replace.
+                identity["imported"].append(self.imported.calls_sha256)
         blob = json.dumps(identity, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]

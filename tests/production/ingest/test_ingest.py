@@ -161,6 +161,9 @@ def test_audio_a_log_names_is_copied_into_the_store(tmp_path: Path) -> None:
             "turns.0: Value error, end 1.0 is before start 2.0",
         ),
         ({"extra": 1}, "extra: Extra inputs are not permitted"),
+        ({"duration_s": float("inf")}, "duration_s: Input should be a finite number"),
+        ({"tags": {"accent": None}}, "tags.accent: Input should be a valid string"),
+        ({"expect": {"tools": "freeze_card"}}, "expect.tools: Input should be a valid list"),
     ],
 )
 def test_each_bad_field_is_named(tmp_path: Path, change: dict[str, Any], problem: str) -> None:
@@ -168,3 +171,33 @@ def test_each_bad_field_is_named(tmp_path: Path, change: dict[str, Any], problem
         Store.open(tmp_path / "store"), [write(tmp_path / "l.jsonl", [logged_call(**change)])]
     )
     assert len(out.problems) == 1 and out.problems[0].message.startswith(problem), out.problems
+
+
+def test_a_line_that_is_not_utf8_is_named_and_the_rest_read(tmp_path: Path) -> None:
+    log = write(tmp_path / "log.jsonl", [logged_call("c-1"), logged_call("c-3")])
+    lines = log.read_bytes().splitlines(keepends=True)
+    log.write_bytes(lines[0] + b'{"call_id": "c-\xff"}\n' + lines[1])
+    out = ingest(Store.open(tmp_path / "store"), [log], on_error="skip")
+    assert [(p.line, p.message) for p in out.problems] == [
+        (2, "not UTF-8 text (byte 16 of the line)")
+    ]
+    assert out.added == 2
+
+
+def test_calls_left_out_then_imported_from_the_same_file_are_a_run_of_their_own(
+    tmp_path: Path,
+) -> None:
+    # The first import skips c-2 (its audio is missing); once the audio is there, the same file
+    # adds c-2 in a new run and leaves the first run and its scores as they were.
+    log = write(
+        tmp_path / "log.jsonl", [logged_call("c-1"), logged_call("c-2", agent_audio="a.wav")]
+    )
+    store = Store.open(tmp_path / "store")
+    first = ingest(store, [log], on_error="skip")
+    assert first.added == 1 and first.run_id is not None
+    sf.write(tmp_path / "a.wav", np.zeros(800, dtype=np.float32), 8000)
+    second = ingest(store, [log, log], on_error="skip")  # a file named twice is read once
+    assert second.added == 1 and second.known == 1 and not second.problems
+    assert second.run_id not in (None, first.run_id)
+    assert len(store.call_rows(first.run_id)) == 1
+    assert store.call_rows(first.run_id)[0].metrics["task_completion"] == 1.0

@@ -418,6 +418,16 @@ def test_a_report_without_a_release_says_where_to_set_it(
     assert entry.log.tags == {"channel": "app"}
 
 
+def test_a_timestamp_no_date_can_hold_is_a_problem(
+    reports: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    log = tmp_path / "report.json"
+    log.write_text(json.dumps({**reports[1], "timestamp": 1.7e15}))  # microseconds
+    (entry,) = LiveKitReport().read(log)
+    assert entry.log is None and entry.problem is not None
+    assert entry.problem.startswith("timestamp: not a time in seconds since 1970")
+
+
 def test_broken_json_is_reported_at_its_line(tmp_path: Path) -> None:
     log = tmp_path / "report.json"
     log.write_text('{\n  "job_id": "j",\n  "room_id": "r",\n  "events": [,]\n}\n')

@@ -462,6 +462,15 @@ def test_a_file_that_is_not_utf8_is_named_where_it_breaks(tmp_path: Path) -> Non
     assert out.added == 0
 
 
+def test_a_time_beyond_fixed64_is_a_malformed_span(tmp_path: Path) -> None:
+    spans = pipecat_call(1, "c-1")
+    spans[3]["startTimeUnixNano"] = str(10**30)
+    out = ingest(Store.open(tmp_path / "store"), [write(tmp_path / "t.jsonl", export(spans))])
+    assert (
+        out.run_id is None and "startTimeUnixNano: missing or not a time" in out.problems[0].message
+    )
+
+
 def test_a_malformed_span_in_one_document_is_found_on_its_line(tmp_path: Path) -> None:
     request = json.loads(export(pipecat_call(1, "c-1")))
     request["resourceSpans"][0]["scopeSpans"][0]["spans"][5]["attributes"] = "oops"

@@ -7,9 +7,10 @@ one transaction, so an interrupted import leaves nothing half-written and runnin
 the whole batch. Audio files a log references are copied into the store's blobs (content-addressed:
 an orphan left by a failed import is harmless and reused by the next).
 
-A batch's run id derives from its files' bytes, and a call's id from its suite and its id in the
-log, so ingesting the same file again, or another export that repeats some calls, adds nothing
-twice.
+A batch's run id derives from its files' bytes and the ids of the calls new to the store, and a
+call's id from its suite and its id in the log, so ingesting the same file again, or another
+export that repeats some calls, adds nothing twice, and calls added later from the same file
+(their audio was missing) form a run of their own.
 """
 
 from __future__ import annotations
@@ -108,9 +109,13 @@ def ingest(
 ) -> IngestOutcome:
     """Read ``paths`` (each in ``fmt``, or sniffed), then store and score the new calls."""
     readers: list[tuple[Path, LogReader]] = []
-    for path in paths:
+    given: dict[Path, Path] = {}
+    for path in paths:  # a file named twice (a glob and its name) is read once
+        given.setdefault(path.resolve(), path)
+    for path in given.values():
         if not path.is_file():
-            raise UsageError("file not found", source=path)
+            what = "a folder, not a log file" if path.is_dir() else "file not found"
+            raise UsageError(what, source=path)
         readers.append((path, reader_for(path, fmt)))
 
     out = IngestOutcome(run_id=None)
@@ -121,7 +126,11 @@ def ingest(
         if on_file:
             on_file(path, reader.name)
         read = problems = 0
-        for entry in reader.read(path):
+        try:
+            read_entries = list(reader.read(path))
+        except OSError as exc:  # unreadable (permissions, a file removed meanwhile): one line
+            raise UsageError(f"cannot read the log ({exc.strerror})", source=path) from None
+        for entry in read_entries:
             if entry.log is None:
                 out.problems.append(Problem(path, entry.line, entry.problem or "unreadable"))
                 problems += 1
@@ -159,6 +168,9 @@ def ingest(
             files=files,
             on_error=on_error,
             rules=None if rules is None else rules.model_dump(mode="json"),
+            calls_sha256=hashlib.sha256(
+                "\n".join(sorted(e.call_id for e in fresh)).encode()
+            ).hexdigest(),
         ),
     )
     run_id = spec.run_id()

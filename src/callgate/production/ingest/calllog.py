@@ -17,13 +17,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from callgate.scenarios.model import Expectation
 from callgate.traces.model import EndReason
 
 CALL_LOG_SCHEMA_VERSION: Literal[1] = 1
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Python's json reads NaN and Infinity; a time or cost that is not finite would be stored as
+    # null and break every later read of the call.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class LoggedToolCall(_Model):
@@ -107,7 +110,8 @@ class CallLog(_Model):
     caller_audio: str | None = Field(None, description="the caller track, relative to the log")
     agent_audio: str | None = None
     costs: list[LoggedCost] = Field(default_factory=list)
-    expect: dict[str, Any] | None = Field(
+    # Checked here, as a scenario's is: the evaluators read it and trust its shape.
+    expect: Expectation | None = Field(
         None, description="the expected tools and outcome, in the scenario format (labelled calls)"
     )
     initial_state: dict[str, Any] = Field(default_factory=dict)
@@ -125,7 +129,8 @@ class CallLog(_Model):
     def _tags_as_text(cls, value: Any) -> Any:
         # Logs write numbers and booleans as tags too ("snr_db": 10); a cohort tag is text.
         if isinstance(value, dict):
-            return {str(k): v if isinstance(v, str) else _text(v) for k, v in value.items()}
+            # Only numbers and booleans: a null, list or object is no cohort and is reported.
+            return {str(k): _text(v) if isinstance(v, int | float) else v for k, v in value.items()}
         return value
 
 

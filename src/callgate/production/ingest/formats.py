@@ -11,6 +11,7 @@ own three (``jsonl``, ``otel``, ``livekit``) are entry points like anyone else's
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from pydantic import ValidationError
 
 from callgate.errors import UsageError
 from callgate.production.ingest.calllog import CallLog
-from callgate.registry import Registry
+from callgate.registry import Registry, build_part
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,9 @@ class LogReader(Protocol):
 
 
 LOG_FORMATS: Registry[LogReader] = Registry("log format", "callgate.log_formats")
+_KEY = re.compile(r'"(\w+)"\s*:')
+# Keys of the other built-in formats' records (LiveKit reports, OTLP requests).
+_OTHER_FORMATS = {"job_id", "room_id", "resourceSpans", "resource_spans"}
 
 
 def validation_problem(exc: ValidationError) -> str:
@@ -73,12 +77,24 @@ class JsonlLog:
         try:
             data = json.loads(first)
         except json.JSONDecodeError:
-            return False  # a first line longer than the head, or not JSON Lines at all
+            if first.strip() != head.strip() or not first.lstrip().startswith("{"):
+                return False  # not JSON Lines at all
+            # A first line longer than the head (a long call): its keys, as the text shows them.
+            keys = set(_KEY.findall(first))
+            return {"call_id", "release", "started_at"} <= keys and not keys & _OTHER_FORMATS
         return isinstance(data, dict) and {"call_id", "release", "started_at"} <= data.keys()
 
     def read(self, path: Path) -> Iterator[LogEntry]:
-        with path.open(encoding="utf-8") as fh:
-            for number, text in enumerate(fh, 1):
+        with path.open("rb") as fh:
+            for number, raw in enumerate(fh, 1):
+                # Decoded line by line: one bad byte costs its own line, not the whole file.
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    yield LogEntry(
+                        number, problem=f"not UTF-8 text (byte {exc.start + 1} of the line)"
+                    )
+                    continue
                 if not text.strip():
                     continue
                 try:
@@ -95,16 +111,27 @@ class JsonlLog:
 def reader_for(path: Path, fmt: str) -> LogReader:
     """The reader named ``fmt``, or with ``auto`` the first whose ``sniff`` accepts the file."""
     if fmt != "auto":
-        return LOG_FORMATS.create(fmt)
+        # A mistyped module:attr is the user's input: one line, not a traceback.
+        reader = build_part(LOG_FORMATS.create, fmt, {}, "--format")
+        if not isinstance(reader, LogReader):
+            raise UsageError(
+                f"{fmt!r} is not a log format (no name, sniff and read)", field="--format"
+            )
+        return reader
     try:
         with path.open(encoding="utf-8", errors="replace") as fh:
             head = fh.read(1 << 20)  # a long call is one long line
     except OSError as exc:
         raise UsageError(f"cannot read the log ({exc.strerror})", source=path) from None
+    if not head.strip():
+        raise UsageError("empty: no call to import, and no format to recognise", source=path)
     LOG_FORMATS.load_all()  # a plugin format that fails to load is left out of the sniffing
     for name in LOG_FORMATS.names():
-        reader = LOG_FORMATS.create(name)
-        if reader.sniff(path, head):
+        try:
+            reader = LOG_FORMATS.create(name)
+        except (TypeError, UsageError):  # a plugin that cannot be built is no candidate
+            continue
+        if isinstance(reader, LogReader) and reader.sniff(path, head):
             return reader
     known = ", ".join(LOG_FORMATS.names())
     raise UsageError(

@@ -64,10 +64,12 @@ class LiveKitReport:
         )
 
     def read(self, path: Path) -> Iterator[LogEntry]:
+        data = path.read_bytes()
         try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            yield LogEntry(None, problem="not UTF-8 text")
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:  # say where, as for every other bad line
+            line = data[: exc.start].count(b"\n") + 1
+            yield LogEntry(line, problem=f"not UTF-8 text (byte {exc.start} of the file)")
             return
         lines = text.splitlines()
         start = next((n for n, ln in enumerate(lines, 1) if ln.strip()), None)
@@ -137,11 +139,15 @@ def _call_log(report: dict[str, Any]) -> dict[str, Any]:
         )
     tagged.pop("release", None)
     t0 = _session_start(report, items)
+    try:
+        started_at = datetime.fromtimestamp(t0, UTC)
+    except (ValueError, OverflowError, OSError):
+        raise BadReport(f"timestamp: not a time in seconds since 1970: {t0!r}") from None
     turns, skipped = TurnWalker(t0, _speech_ends(events)).read(items)
 
     data: dict[str, Any] = {
         "call_id": str(call_id),
-        "started_at": datetime.fromtimestamp(t0, UTC),
+        "started_at": started_at,
         "release": release,
         "tags": {k: v for k, v in tagged.items() if not k.startswith("lk.")},
         "turns": turns,

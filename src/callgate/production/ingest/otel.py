@@ -119,7 +119,11 @@ def _group(spans: list[Span]) -> tuple[dict[str, list[Span]], list[Span]]:
 
 def _entry(cid: str, spans: list[Span], broken: dict[str, int | None]) -> LogEntry:
     line = _line(spans)
-    bad = [broken[t] for t in {s.trace_id for s in spans} if t in broken]
+    # Sorted: a set's order changes from run to run, and the line named must not.
+    bad = sorted(
+        (broken[t] for t in {s.trace_id for s in spans} if t in broken),
+        key=lambda n: (n is None, n or 0),
+    )
     if bad:
         at = f" at line {bad[0]}" if bad[0] is not None else ""
         return LogEntry(

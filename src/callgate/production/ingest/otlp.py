@@ -195,7 +195,8 @@ def _nanos(raw: dict[str, Any], key: str) -> int:
     value = field(raw, key)
     if isinstance(value, str) and value.isdigit():
         value = int(value)
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+    # OTLP times are fixed64: a larger number is no time, and no date could be made of it.
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**64:
         raise _Bad(f"{key}: missing or not a time in nanoseconds: {value!r}")
     return value
 

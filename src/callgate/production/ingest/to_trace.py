@@ -121,7 +121,7 @@ def to_trace(
         seed=0,
         cohort_id=cohort_id(tags),
         cohort=tags,
-        expectation=log.expect,
+        expectation=None if log.expect is None else log.expect.model_dump(mode="json"),
         caller_turns=callers,
         agent_turns=agents,
         tool_calls=tools,
@@ -176,9 +176,11 @@ def _agent_turn(
         if all(t.reference is not None for _, t in heard):
             reference = " ".join(t.reference or "" for _, t in heard)
     decided = turn.end_of_turn if turn.end_of_turn is not None else heard_end
+    if decided is None:
+        decided = turn.start
     called = []
     for call in turn.tool_calls:
-        start = call.start if call.start is not None else (decided or turn.start)
+        start = call.start if call.start is not None else decided
         end = call.end if call.end is not None else start
         called.append(len(tools))
         tools.append(
@@ -202,9 +204,7 @@ def _agent_turn(
     if turn.end_of_turn is not None:
         events.append(Event(t=turn.end_of_turn, kind="end_of_turn", turn=index))
     if asr is not None:
-        events.append(
-            Event(t=decided or turn.start, kind="asr_final", turn=index, data={"text": asr.text})
-        )
+        events.append(Event(t=decided, kind="asr_final", turn=index, data={"text": asr.text}))
     events += [
         Event(t=first_byte, kind="agent_first_byte", turn=index),
         Event(t=turn.start, kind="agent_audible", turn=index),

@@ -158,7 +158,7 @@ def compute_signals(store: StoreReader, settings: SignalsSettings) -> SignalsRep
 
 def _groupings(calls: list[CallFacts], by: list[str] | None) -> list[list[str]]:
     present = sorted({t for c in calls for t in c.cohort})
-    if by is None:
+    if by is None or not calls:  # an empty window is its own error, not an unknown tag
         return [[t] for t in present]
     out = []
     for item in by:
