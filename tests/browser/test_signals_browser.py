@@ -114,7 +114,10 @@ def test_report_of_an_imported_run_draws_the_signals(page: Any, imported, tmp_pa
     for cohort in ACCENTS:  # a point per release, each with its whisker
         points = page.locator(f"{p99} g.series[data-series='{cohort}'] g.point")
         assert points.count() == 2
-        assert page.locator(f"{p99} g.series[data-series='{cohort}'] g.point line").count() == 6
+        # A whisker per point: a stem and a cap per bound the turns give (a p99 on fewer than
+        # 500 turns is open above, so at least one cap each).
+        whiskers = page.locator(f"{p99} g.series[data-series='{cohort}'] g.point line").count()
+        assert 4 <= whiskers <= 6
     box = page.locator(p99).bounding_box()
     assert box is not None and box["width"] > 300 and box["height"] > 200
     section.screenshot(path=str(SHOTS / "signals-report.png"))

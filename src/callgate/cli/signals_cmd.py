@@ -68,7 +68,7 @@ def signals(
     ] = 10,
     confidence: Annotated[float, typer.Option(help="Interval level, between 0 and 1.")] = 0.95,
     resamples: Annotated[
-        int, typer.Option(help="Cluster-bootstrap resamples (percentiles, cost ratio).")
+        int, typer.Option(help="Cluster-bootstrap resamples (cost per completed call).")
     ] = 1000,
     seed: Annotated[int, typer.Option(help="Bootstrap seed: same seed, same intervals.")] = 0,
     json_path: Annotated[

@@ -119,17 +119,23 @@ def interval_chart(
             cx = _L + band * (i + 0.5) + dx
             points.append(f"{_f(cx)},{_f(py(v.value))}")
             tip = f"{cohort}, {xs[i]}: {info.show(v.value)}"
-            tip += f" ({info.show_interval(v)})" if v.low is not None else ""
-            tip += f", n={v.n} calls" + (f" (fewer than {min_calls})" if v.status == "few" else "")
+            tip += f" ({info.show_interval(v)})" if v.low is not None or v.high is not None else ""
+            tip += f", n={v.n} calls" + (f" ({v.note})" if v.status == "few" else "")
             whisker = ""
-            if v.low is not None and v.high is not None:
-                a, b = py(v.low), py(v.high)
+            if v.low is not None or v.high is not None:
+                # A bound the turns cannot give (a tail percentile on few turns) runs the whisker
+                # to the edge of the plot, without a cap: the interval is open on that side.
+                a = py(v.low) if v.low is not None else _T + ph
+                b = py(v.high) if v.high is not None else _T
                 whisker = (
                     f'<line x1="{_f(cx)}" x2="{_f(cx)}" y1="{_f(a)}" y2="{_f(b)}" stroke="{c}"/>'
-                    f'<line x1="{_f(cx - 3)}" x2="{_f(cx + 3)}" y1="{_f(a)}" y2="{_f(a)}" '
-                    f'stroke="{c}"/><line x1="{_f(cx - 3)}" x2="{_f(cx + 3)}" y1="{_f(b)}" '
-                    f'y2="{_f(b)}" stroke="{c}"/>'
                 )
+                for bound, at in ((v.low, a), (v.high, b)):
+                    if bound is not None:
+                        whisker += (
+                            f'<line x1="{_f(cx - 3)}" x2="{_f(cx + 3)}" y1="{_f(at)}" '
+                            f'y2="{_f(at)}" stroke="{c}"/>'
+                        )
             fill = "#fff" if v.status == "few" else c
             marks.append(
                 f'<g class="point" data-x="{esc(xs[i])}" data-status="{esc(v.status)}">'

@@ -74,7 +74,10 @@ def test_values_match_the_hand_computed_ones() -> None:
     assert (lc.value, lc.n, lc.turns) == (0.5, 3, 6)
     # Cost over the three calls with a cost and a completion score (0.6) / two completed.
     assert s["cost_per_completed"].value == pytest.approx(0.3) and s["cost_per_completed"].n == 3
-    assert all(v.status == "ok" for v in s.values())
+    assert all(v.status == "ok" for k, v in s.items() if not k.startswith("ttfa"))
+    # Six turns bound no percentile: each is flagged (p50 needs 10 turns, p95 100, p99 500).
+    assert all(s[f"ttfa_p{q}_s"].status == "few" for q in (50, 95, 99))
+    assert s["ttfa_p99_s"].note == "fewer than 500 turns (a percentile needs 5 turns above it)"
 
     b = report.group("r1", "accent=b")
     assert b is not None and b.calls == 2 and b.signals["eval_fail_rate"].status == "few"
@@ -102,8 +105,8 @@ def test_window_buckets_combinations_and_the_json_round_trip() -> None:
     assert again == report and again.schema_version == 1
 
 
-def test_the_generated_p99_spike_shows_for_scottish_phone_callers(tmp_path: Path) -> None:
-    log = write_call_log(tmp_path / "calls.jsonl", make_calls(1200, seed=3))
+def test_the_generated_spike_shows_for_scottish_phone_callers(tmp_path: Path) -> None:
+    log = write_call_log(tmp_path / "calls.jsonl", make_calls(3000, seed=3))
     store = Store.open(tmp_path / "store")
     ingest(store, [log])
     report = compute_signals(store, SignalsSettings(by=["accent+channel"], resamples=400))
@@ -112,16 +115,19 @@ def test_the_generated_p99_spike_shows_for_scottish_phone_callers(tmp_path: Path
     cohort = "accent=scottish&channel=phone"
     before, after = report.group(first, cohort), report.group(second, cohort)
     assert before is not None and after is not None
-    p99_before, p99_after = before.signals["ttfa_p99_s"], after.signals["ttfa_p99_s"]
-    assert p99_before.value is not None and p99_after.value is not None
-    assert p99_after.value > p99_before.value + 1.0
-    assert p99_after.low is not None and p99_before.high is not None
-    assert p99_after.low > p99_before.high  # the intervals do not even touch
+    p95_before, p95_after = before.signals["ttfa_p95_s"], after.signals["ttfa_p95_s"]
+    assert p95_before.value is not None and p95_after.value is not None
+    assert p95_after.value > p95_before.value + 1.0
+    assert p95_after.low is not None and p95_before.high is not None
+    assert p95_after.low > p95_before.high  # the intervals do not even touch
+    # About 300 turns per release: a p99 is flagged, and its interval is open above.
+    p99 = after.signals["ttfa_p99_s"]
+    assert p99.status == "few" and p99.turns is not None and p99.turns < 500
     # Elsewhere the second release is as fast as the first.
     for other in ("accent=us&channel=app", "accent=us&channel=phone"):
         a, b = report.group(first, other), report.group(second, other)
         assert a is not None and b is not None
-        assert abs((b.signals["ttfa_p99_s"].value or 0) - (a.signals["ttfa_p99_s"].value or 0)) < 1
+        assert abs((b.signals["ttfa_p95_s"].value or 0) - (a.signals["ttfa_p95_s"].value or 0)) < 1
 
 
 def _clustered(rng: np.random.Generator, n: int) -> list[CallFacts]:
@@ -140,18 +146,26 @@ def _clustered(rng: np.random.Generator, n: int) -> list[CallFacts]:
 
 def test_intervals_cover_the_true_value_on_clustered_data() -> None:
     # Turn counts do not depend on the caller's effect, so the turn-weighted truths are those of
-    # one turn: median 0.8 s, p95 0.8 * exp(1.645 * sqrt(0.4^2 + 0.2^2)), low share 0.2.
-    truth = {"ttfa_p50_s": 0.8, "ttfa_p95_s": 0.8 * np.exp(1.6449 * np.sqrt(0.2)),
-             "low_confidence_rate": 0.2}  # fmt: skip
+    # one turn: median 0.8 s, p95 0.8 * exp(1.645 * sqrt(0.4^2 + 0.2^2)), low share 0.2. 150
+    # calls give about 600 turns, more than the 500 a p99 needs.
+    truth = {
+        "ttfa_p50_s": 0.8,
+        "ttfa_p95_s": 0.8 * np.exp(1.6449 * np.sqrt(0.2)),
+        "ttfa_p99_s": 0.8 * np.exp(2.3263 * np.sqrt(0.2)),
+        "low_confidence_rate": 0.2,
+    }
     covered = dict.fromkeys(truth, 0)
     seeds = 40
     for seed in range(seeds):
-        calls = _clustered(np.random.default_rng(seed), 120)
+        calls = _clustered(np.random.default_rng(seed), 150)
         g = signals_of(calls, SignalsSettings(by=[], resamples=200, seed=seed)).groups[0]
         for name, true in truth.items():
             v = g.signals[name]
-            assert v.low is not None and v.high is not None
-            covered[name] += v.low <= true <= v.high
+            low = -np.inf if v.low is None else v.low  # an open side bounds nothing
+            high = np.inf if v.high is None else v.high
+            assert np.isfinite(low) or np.isfinite(high)
+            covered[name] += low <= true <= high
+    print(f"coverage of 95% intervals over {seeds} seeds: {covered}")
     assert all(c >= 0.85 * seeds for c in covered.values()), covered
 
     # Clustered: wider than Wilson on turns taken as independent (1 + 3 turns x ICC 0.09).

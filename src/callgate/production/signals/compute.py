@@ -7,7 +7,8 @@ and per time bucket, eight signals, each with its interval and the number of cal
 * ``eval_fail_rate``: share of scored calls that fail callgate's failure rule (the task was not
   completed, or the tools were not used as expected); Wilson interval over calls.
 * ``ttfa_p50_s``, ``ttfa_p95_s``, ``ttfa_p99_s``: nearest-rank percentiles of time to first audio
-  over every answered turn; percentile interval of a cluster bootstrap over calls.
+  over every answered turn; order-statistic interval with the design effect of calls
+  (:func:`~callgate.production.signals.stats.quantile_interval`).
 * ``transfer_rate``: share of calls handed to a human; Wilson over calls.
 * ``correction_rate``: share of calls where the caller had to repeat or correct itself at least
   once; Wilson over calls.
@@ -46,7 +47,9 @@ from callgate.production.signals.stats import (
     ClusterBootstrap,
     clustered_share,
     interval_of,
+    min_turns,
     nearest_rank,
+    quantile_interval,
     sorted_turns,
     wilson,
     z_for,
@@ -220,10 +223,18 @@ def _value(
     n: int,
     min_calls: int,
     turns: int | None = None,
+    needs_turns: int = 0,
 ) -> SignalValue:
     low, high = interval
-    status: Status = "not scored" if value is None else "few" if n < min_calls else "ok"
-    note = f"fewer than {min_calls} calls" if status == "few" else ""
+    short = turns is not None and turns < needs_turns
+    status: Status = "not scored" if value is None else "few" if n < min_calls or short else "ok"
+    note = ""
+    if status == "few":
+        note = (
+            f"fewer than {min_calls} calls"
+            if n < min_calls
+            else f"fewer than {needs_turns} turns (a percentile needs 5 turns above it)"
+        )
     return SignalValue(value=value, low=low, high=high, n=n, turns=turns, status=status, note=note)
 
 
@@ -265,18 +276,19 @@ def _group_signals(
     costed = int(cols.costed[idx].sum())
     rng = np.random.default_rng([settings.seed, zlib.crc32(label.encode("utf-8"))])
     boot = ClusterBootstrap(n, settings.resamples, rng)
-    q_reps, r_reps = boot.run(turns, qs, [(cost, done)] if costed and done.sum() > 0 else [])
-    for i, q in enumerate(qs):
+    _, r_reps = boot.run(turns, (), [(cost, done)] if costed and done.sum() > 0 else [])
+    for q in qs:
         name = f"ttfa_p{round(q * 100)}_s"
         if turns.values.size == 0:
             out[name] = _not_scored("no answered turn")
             continue
         out[name] = _value(
             nearest_rank(turns, n, q),
-            interval_of(q_reps[:, i], settings.confidence),
+            quantile_interval(turns, n, q, z),
             ttfa_calls,
             min_calls,
             int(turns.values.size),
+            min_turns(q),
         )
 
     out["transfer_rate"] = _share(cols.transferred[idx].astype(np.float64), z, min_calls)

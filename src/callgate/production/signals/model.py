@@ -42,9 +42,12 @@ class SignalInfo(_Model):
         return f"{value:.3g}"
 
     def show_interval(self, v: SignalValue) -> str:
-        if v.low is None or v.high is None:
+        if v.low is None and v.high is None:
             return "-"
-        return f"{self.show(v.low)} to {self.show(v.high)}"
+        # An open side (a tail percentile on too few turns to bound it) shows as "?".
+        low = "?" if v.low is None else self.show(v.low)
+        high = "?" if v.high is None else self.show(v.high)
+        return f"{low} to {high}"
 
 
 SIGNALS: tuple[SignalInfo, ...] = (
@@ -62,7 +65,7 @@ SIGNALS: tuple[SignalInfo, ...] = (
             unit="seconds",
             counted="turns",
             definition=f"nearest-rank p{q} of time to first audio over answered turns "
-            "(cluster bootstrap over calls)",
+            "(order-statistic interval, clustered by call)",
         )
         for q in (50, 95, 99)
     ),
