@@ -161,6 +161,15 @@ def test_audio_a_log_names_is_copied_into_the_store(tmp_path: Path) -> None:
             "turns.0: Value error, end 1.0 is before start 2.0",
         ),
         ({"extra": 1}, "extra: Extra inputs are not permitted"),
+        (
+            {
+                "costs": [
+                    {"kind": "asr", "amount": 1},
+                    {"kind": "llm", "amount": 1, "currency": "EUR"},
+                ]
+            },
+            "costs: Value error, costs in several currencies (EUR, USD): give one",
+        ),
         ({"duration_s": float("inf")}, "duration_s: Input should be a finite number"),
         ({"tags": {"accent": None}}, "tags.accent: Input should be a valid string"),
         ({"expect": {"tools": "freeze_card"}}, "expect.tools: Input should be a valid list"),

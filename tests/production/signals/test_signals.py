@@ -177,6 +177,19 @@ def test_intervals_cover_the_true_value_on_clustered_data() -> None:
     assert v.high - v.low > 1.1 * (naive_high - naive_low)  # design effect ~1.27 here
 
 
+def test_costs_in_two_currencies_are_not_added_up() -> None:
+    calls = [
+        facts("r1", 1, "a", cost=0.1, completed=True, currency="USD"),
+        facts("r1", 2, "b", cost=0.2, completed=True, currency="EUR"),
+    ]
+    report = signals_of(calls, SignalsSettings(by=["accent"], resamples=100))
+    everything, only_a = report.group("r1"), report.group("r1", "accent=a")
+    assert everything is not None and only_a is not None
+    cost = everything.signals["cost_per_completed"]
+    assert cost.status == "not scored" and cost.note == "costs in several currencies (EUR, USD)"
+    assert only_a.signals["cost_per_completed"].value == pytest.approx(0.1)
+
+
 def test_a_simulated_run_or_an_unknown_tag_is_refused(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "store")
     with pytest.raises(UsageError, match="no imported calls in this store"):

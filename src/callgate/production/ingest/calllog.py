@@ -119,6 +119,15 @@ class CallLog(_Model):
     engines: dict[str, str] = Field(default_factory=dict, description="asr, tts, llm, ...")
     metadata: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("costs")
+    @classmethod
+    def _one_currency(cls, costs: list[LoggedCost]) -> list[LoggedCost]:
+        # The trace's cost_total adds the amounts: they must be in one currency.
+        found = sorted({c.currency for c in costs})
+        if len(found) > 1:
+            raise ValueError(f"costs in several currencies ({', '.join(found)}): give one")
+        return costs
+
     @field_validator("started_at")
     @classmethod
     def _utc(cls, value: datetime) -> datetime:

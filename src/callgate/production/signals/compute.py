@@ -78,6 +78,7 @@ class CallFacts:
     confidences: list[float]  # of recognised turns that have one
     cost: float | None
     completed: bool | None
+    currency: str | None = None  # of the call's costs (ingest refuses a call mixing currencies)
 
     @classmethod
     def of(cls, trace: CallTrace, scores: CallScores | None) -> CallFacts | None:
@@ -103,6 +104,7 @@ class CallFacts:
                 if t.asr is not None and t.asr.confidence is not None
             ],
             cost=metrics.get("cost_per_call"),
+            currency=trace.cost[0].currency if trace.cost else None,
             completed=None if task is None else task >= 1.0,
         )
 
@@ -209,6 +211,7 @@ class _Columns:
         self.costed = np.isfinite(cost) & np.isfinite(done)
         self.cost = np.where(self.costed, cost, 0.0)
         self.completed = np.where(self.costed, done, 0.0)
+        self.currency = np.array([c.currency or "" for c in calls], dtype=object)
         self.ttfa = np.array([v for c in calls for v in c.ttfa], dtype=np.float64)
         self.ttfa_call = np.repeat(np.arange(self.n), [len(c.ttfa) for c in calls])
         self.conf_units = np.array([len(c.confidences) for c in calls], dtype=np.float64)
@@ -304,8 +307,14 @@ def _group_signals(
     else:
         out["low_confidence_rate"] = _not_scored("no recognised turn with an ASR confidence")
 
+    currencies = sorted(set(cols.currency[idx][cols.costed[idx]]) - {""})
     if not costed:
         out["cost_per_completed"] = _not_scored("no call with both a cost and a completion score")
+    elif len(currencies) > 1:
+        # Amounts in different currencies do not add up: slice by a currency tag instead.
+        out["cost_per_completed"] = _not_scored(
+            f"costs in several currencies ({', '.join(currencies)})", n=costed
+        )
     elif done.sum() == 0:
         out["cost_per_completed"] = _not_scored(
             f"no completed call (total cost {cost.sum():.4f})", n=costed
