@@ -19,7 +19,6 @@ from callgate.scenarios.near_duplicates import DEFAULT_SIMILARITY
 
 if TYPE_CHECKING:
     from callgate.production.mining.mine import MineOutcome
-    from callgate.store.reader import StoreReader
 
 SPLITS = ("dev", "holdout")
 
@@ -110,7 +109,7 @@ def mine(
     check_out(out_dir)  # before reading anything: the usual mistake is the wrong folder
     base = load_suite(suite) if suite is not None else None
     with StoreReader.open(store) as reader:
-        run_ids = _import_runs(reader, runs or [])
+        run_ids = [r.run_id for r in reader.imported_runs(runs or [])]
         if base is None or not base.suite.evaluation.personal_data:
             # The built-in rules know no domain: a secret read out as a bare number passes them.
             err.print(
@@ -141,26 +140,6 @@ def mine(
         )
     variants = sorted(base.suite.variants) if base is not None else []
     print_summary(outcome, out_dir, split, variants)
-
-
-def _import_runs(reader: StoreReader, asked: list[str]) -> list[str]:
-    if not asked:
-        found = [r.run_id for r in reader.runs() if r.spec.imported is not None]
-        if not found:
-            raise UsageError(
-                "the store holds no imported calls: import call logs with `callgate ingest` first",
-                source=reader.root,
-            )
-        return found
-    picked: list[str] = []
-    for prefix in asked:
-        row = reader.run(prefix)
-        if row.spec.imported is None:
-            raise UsageError(
-                f"run {row.run_id[:12]} holds simulated calls: mine import runs (`callgate ingest`)"
-            )
-        picked.append(row.run_id)
-    return list(dict.fromkeys(picked))
 
 
 def print_summary(outcome: MineOutcome, out_dir: Path, split: str, variants: list[str]) -> None:

@@ -134,6 +134,30 @@ class StoreReader:
             raise UsageError(f"run id prefix {run_id!r} is ambiguous", source=self.root)
         return matches[0]
 
+    def imported_runs(self, asked: list[str]) -> list[RunRow]:
+        """The named runs (ids or prefixes), each checked to hold imported production calls, once
+        each; none named: every import run of the store (what signals and mining read)."""
+        if not asked:
+            found = [r for r in self.runs() if r.spec.imported is not None]
+            if not found:
+                raise UsageError(
+                    "the store holds no imported calls (import call logs with `callgate ingest` "
+                    "first)",
+                    source=self.root,
+                )
+            return found
+        rows: dict[str, RunRow] = {}
+        for prefix in asked:
+            row = self.run(prefix)
+            if row.spec.imported is None:
+                raise UsageError(
+                    f"run {row.run_id} holds simulated calls, not imported ones: import call "
+                    "logs with `callgate ingest`",
+                    source=self.root,
+                )
+            rows.setdefault(row.run_id, row)
+        return list(rows.values())
+
     def latest_run(self) -> RunRow:
         runs = self.runs()
         if not runs:

@@ -192,7 +192,7 @@ def test_costs_in_two_currencies_are_not_added_up() -> None:
 
 def test_a_simulated_run_or_an_unknown_tag_is_refused(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "store")
-    with pytest.raises(UsageError, match="no imported calls in this store"):
+    with pytest.raises(UsageError, match="the store holds no imported calls"):
         compute_signals(store, SignalsSettings())
     store.ensure_run("sim00001", {"suite": "s", "variants": ["v"]}, 1)
     store.put_call(call(run_id="sim00001"))

@@ -110,24 +110,8 @@ class CallFacts:
 
 
 def imported_runs(store: StoreReader, runs: Iterable[str] = ()) -> list[RunRow]:
-    """The named runs (ids or prefixes), each checked to hold imported calls; none named: every
-    imported run of the store."""
-    asked = list(runs)
-    if not asked:
-        found = [r for r in store.runs() if r.spec.imported is not None]
-        if not found:
-            raise UsageError("no imported calls in this store (run `callgate ingest LOG` first)")
-        return found
-    rows = []
-    for run_id in asked:
-        row = store.run(run_id)
-        if row.spec.imported is None:
-            raise UsageError(
-                f"run {row.run_id} holds simulated calls, not imported ones: signals read "
-                "production calls (`callgate ingest LOG`)"
-            )
-        rows.append(row)
-    return list({r.run_id: r for r in rows}.values())
+    """The named import runs, or every one of the store (:meth:`StoreReader.imported_runs`)."""
+    return store.imported_runs(list(runs))
 
 
 def load_calls(store: StoreReader, run_ids: list[str]) -> list[CallFacts]:
