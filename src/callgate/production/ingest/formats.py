@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -58,6 +58,26 @@ def validation_problem(exc: ValidationError) -> str:
     return f"{where}: {err['msg']}{more}"
 
 
+def json_lines(lines: Iterable[str | bytes]) -> Iterator[tuple[int, Any, str | None]]:
+    """Each non-blank line parsed as JSON, numbered from 1: ``(line, value, None)``, or
+    ``(line, None, problem)`` for a line that is not UTF-8 or not JSON. Every JSON Lines reader
+    goes through here, so a bad line reads the same whatever the format."""
+    for number, raw in enumerate(lines, 1):
+        if isinstance(raw, bytes):
+            # Decoded line by line: one bad byte costs its own line, not the whole file.
+            try:
+                raw = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield number, None, f"not UTF-8 text (byte {exc.start + 1} of the line)"
+                continue
+        if not raw.strip():
+            continue
+        try:
+            yield number, json.loads(raw), None
+        except json.JSONDecodeError as exc:
+            yield number, None, f"not JSON ({exc.msg}, column {exc.colno})"
+
+
 def as_call_log(data: Any, line: int | None) -> LogEntry:
     try:
         return LogEntry(line, CallLog.model_validate(data))
@@ -86,26 +106,13 @@ class JsonlLog:
 
     def read(self, path: Path) -> Iterator[LogEntry]:
         with path.open("rb") as fh:
-            for number, raw in enumerate(fh, 1):
-                # Decoded line by line: one bad byte costs its own line, not the whole file.
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    yield LogEntry(
-                        number, problem=f"not UTF-8 text (byte {exc.start + 1} of the line)"
-                    )
-                    continue
-                if not text.strip():
-                    continue
-                try:
-                    data = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    yield LogEntry(number, problem=f"not JSON ({exc.msg}, column {exc.colno})")
-                    continue
-                if not isinstance(data, dict):
+            for number, data, problem in json_lines(fh):
+                if problem is not None:
+                    yield LogEntry(number, problem=problem)
+                elif not isinstance(data, dict):
                     yield LogEntry(number, problem="not a JSON object")
-                    continue
-                yield as_call_log(data, number)
+                else:
+                    yield as_call_log(data, number)
 
 
 def reader_for(path: Path, fmt: str) -> LogReader:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from callgate.production.ingest.calllog import CallLog
-from callgate.production.ingest.formats import LogEntry, as_call_log
+from callgate.production.ingest.formats import LogEntry, as_call_log, json_lines
 from callgate.production.ingest.livekit_turns import BadReport, TurnWalker, is_num
 
 _ENGINE_OF = {"stt_metadata": "asr", "llm_metadata": "llm", "tts_metadata": "tts"}
@@ -88,15 +88,8 @@ class LiveKitReport:
         yield self._entry(whole, start)
 
     def _lines(self, lines: list[str]) -> Iterator[LogEntry]:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield LogEntry(number, problem=f"not JSON ({exc.msg}, column {exc.colno})")
-                continue
-            yield self._entry(data, number)
+        for number, data, problem in json_lines(lines):
+            yield LogEntry(number, problem=problem) if problem else self._entry(data, number)
 
     def _entry(self, data: Any, line: int) -> LogEntry:
         if not isinstance(data, dict):

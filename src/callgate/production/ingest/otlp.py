@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from callgate.production.ingest.formats import json_lines
+
 _SPAN_ID_FIELD = re.compile(r'"span_?[iI]d"\s*:\s*"([^"]*)"')
 _ZERO_IDS = ("", "AAAAAAAAAAA=")  # a root span's parent, as zeros in hex (stripped) or base64
 
@@ -56,10 +58,10 @@ def read_spans(text: str) -> Iterator[Span | Malformed]:
     lines = text.split("\n")  # not splitlines(): JSON strings may hold U+2028 and friends
     first = next((ln for ln in lines if ln.strip()), "")
     try:
-        json_lines = isinstance(json.loads(first), dict)
+        one_per_line = isinstance(json.loads(first), dict)
     except json.JSONDecodeError:
-        json_lines = False
-    if not json_lines:  # one document, perhaps pretty-printed: a span's line is its id's
+        one_per_line = False
+    if not one_per_line:  # one document, perhaps pretty-printed: a span's line is its id's
         try:
             request = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -67,15 +69,11 @@ def read_spans(text: str) -> Iterator[Span | Malformed]:
             return
         yield from _request(request, None, _id_lines(text))
         return
-    for number, ln in enumerate(lines, 1):
-        if not ln.strip():
-            continue
-        try:
-            request = json.loads(ln)
-        except json.JSONDecodeError as exc:
-            yield Malformed(number, f"not JSON ({exc.msg}, column {exc.colno})")
-            continue
-        yield from _request(request, number, {})
+    for number, request, problem in json_lines(lines):
+        if problem is not None:
+            yield Malformed(number, problem)
+        else:
+            yield from _request(request, number, {})
 
 
 def _id_lines(text: str) -> dict[str, int]:
