@@ -7,60 +7,24 @@ to <repo>/.artifacts/screenshots/, the folder CI keeps.
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from browser.conftest import SHOTS, serving
 from callgate.gate.model import load_gate
-from callgate.report.browser import CHROMIUM, CHROMIUM_ARGS
 from callgate.report.page import write_report
 from callgate.store.db import Store
-from callgate.web.server import UIServer, make_server
+from callgate.web.server import UIServer
 from report.handmade import EVIL, Hand, make_store
 from support.synthetic_scores import write_gate
-
-SHOTS = Path(__file__).resolve().parents[2] / ".artifacts" / "screenshots"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        if os.geteuid() != 0:
-            pytest.skip("/usr/bin/chromium is missing and only root can install it (apt)")
-        pytest.fail("/usr/bin/chromium is missing: scripts/test.sh installs it when run as root")
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        # Playwright gives every launch a fresh temporary profile (user data dir).
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture(scope="module")
 def hand(tmp_path_factory: pytest.TempPathFactory) -> Hand:
     return make_store(tmp_path_factory.mktemp("browser") / "store")
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    ctx = browser.new_context(viewport={"width": 1280, "height": 1000})
-    pg = ctx.new_page()
-    pg.dialogs = []  # type: ignore[attr-defined]
-    pg.errors = []  # type: ignore[attr-defined]
-    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
-    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
-    try:
-        yield pg
-    finally:
-        ctx.close()
 
 
 def _no_script_ran(pg: Any) -> None:
@@ -130,15 +94,8 @@ def test_linked_audio_report_plays_from_its_folder(page: Any, hand: Hand, tmp_pa
 def server(hand: Hand, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UIServer]:
     gates = tmp_path_factory.mktemp("gates")
     write_gate(hand.gate, gates / "ci")
-    srv = make_server(hand.root, host="127.0.0.1", port=0, gate_roots=[gates])
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    with serving(hand.root, [gates]) as srv:
         yield srv
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        thread.join(5)
 
 
 def test_web_ui_in_chromium(page: Any, server: UIServer, hand: Hand) -> None:

@@ -1,75 +1,26 @@
 """The production signals charts in a real headless Chromium (Debian's): the report of an imported
 run and the web UI's signals page draw one chart per signal and grouping, one series per cohort.
 
-Chromium is started here as a process of its own (DevTools on 127.0.0.1 only, a fresh profile in
-a temporary folder), driven over CDP by Playwright, and stopped by its pid.
+Chromium, the page and the web UI's server are the shared ones of tests/browser/conftest.py.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from browser.conftest import SHOTS, serving
 from callgate.production.ingest.batch import ingest
 from callgate.production.signals.model import SIGNALS
-from callgate.report.browser import CHROMIUM, CHROMIUM_ARGS
 from callgate.report.page import write_report
 from callgate.store.db import Store
-from callgate.web.server import UIServer, make_server
+from callgate.web.server import UIServer
 from support.call_logs import make_calls, write_call_log
 
-SHOTS = Path(__file__).resolve().parents[2] / ".artifacts" / "screenshots"
 ACCENTS = ["all", "accent=english", "accent=indian", "accent=scottish", "accent=us"]
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        if os.geteuid() != 0:
-            pytest.skip("/usr/bin/chromium is missing and only root can install it (apt)")
-        pytest.fail("/usr/bin/chromium is missing: scripts/test.sh installs it when run as root")
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    args = [
-        *CHROMIUM_ARGS,
-        "--remote-debugging-address=127.0.0.1",
-        "--remote-debugging-port=0",  # any free port: Chromium writes it into the profile
-        f"--user-data-dir={profile}",
-        "about:blank",
-    ]
-    proc = subprocess.Popen(
-        [str(CHROMIUM), *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        port_file = profile / "DevToolsActivePort"
-        deadline = time.monotonic() + 30
-        while not port_file.is_file() or not port_file.read_text().strip():
-            assert proc.poll() is None, f"chromium exited with {proc.returncode}"
-            assert time.monotonic() < deadline, "chromium did not open DevTools in 30 s"
-            time.sleep(0.05)
-        port = int(port_file.read_text().split()[0])
-        with sync_playwright() as p:
-            b = p.chromium.connect_over_cdp(f"http://127.0.0.1:{port}")
-            try:
-                yield b
-            finally:
-                b.close()
-    finally:
-        proc.terminate()  # this process only, by its pid
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
 
 
 @pytest.fixture(scope="module")
@@ -79,18 +30,6 @@ def imported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     outcome = ingest(Store.open(root / "store"), [log])
     assert outcome.run_id is not None
     return root / "store", outcome.run_id
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    ctx = browser.new_context(viewport={"width": 1280, "height": 1000})
-    pg = ctx.new_page()
-    pg.errors = []  # type: ignore[attr-defined]
-    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
-    try:
-        yield pg
-    finally:
-        ctx.close()
 
 
 def _series(pg: Any, svg: str) -> list[str]:
@@ -126,15 +65,8 @@ def test_report_of_an_imported_run_draws_the_signals(page: Any, imported, tmp_pa
 
 @pytest.fixture(scope="module")
 def server(imported) -> Iterator[UIServer]:  # type: ignore[no-untyped-def]
-    srv = make_server(imported[0], host="127.0.0.1", port=0, gate_roots=[])
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    with serving(imported[0], []) as srv:
         yield srv
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        thread.join(5)
 
 
 def test_web_ui_signals_page(page: Any, server: UIServer) -> None:
