@@ -36,6 +36,7 @@ from callgate.traces.model import (
     CallerUtteranceTrace,
     CallTrace,
     EndReason,
+    LineTrace,
     SpeechPiece,
 )
 from callgate.traces.recorder import CallRecorder
@@ -322,6 +323,10 @@ class _CallLoop:
             cost=cost,
             cost_total=round(sum(c.amount for c in cost), 8),
             engines=engines,
+            line=LineTrace(
+                noise=cell.noise.model_dump(mode="json"),
+                channel=cell.channel.model_dump(mode="json"),
+            ),
         )
 
 

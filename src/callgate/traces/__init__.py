@@ -8,6 +8,7 @@ from callgate.traces.model import (
     CallTrace,
     CostItem,
     Event,
+    LineTrace,
     ToolCallTrace,
 )
 
@@ -19,5 +20,6 @@ __all__ = [
     "CallerUtteranceTrace",
     "CostItem",
     "Event",
+    "LineTrace",
     "ToolCallTrace",
 ]

@@ -20,8 +20,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-# 1: no ``imported`` block, ASR confidence always given. 2: this model.
-SCHEMA_VERSION = 2
+# 1: no ``imported`` block, ASR confidence always given. 2: no ``line`` block. 3: this model.
+SCHEMA_VERSION = 3
 
 
 class _Model(BaseModel):
@@ -175,8 +175,20 @@ class ImportedFrom(_Model):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
+class LineTrace(_Model):
+    """The simulated line a call ran over: the caller's room and the channel, as the suite named
+    and specified them, so scoring can judge audio as either side heard it."""
+
+    noise: dict[str, Any] = Field(
+        default_factory=dict, description="the noise spec (type, snr_db) over the whole call"
+    )
+    channel: dict[str, Any] = Field(
+        default_factory=dict, description="the channel spec (type, codec, rate, packet loss)"
+    )
+
+
 class CallTrace(_Model):
-    schema_version: Literal[1, 2] = 2
+    schema_version: Literal[1, 2, 3] = 3
     call_id: str
     run_id: str
     source: Literal["simulated", "imported"] = "simulated"
@@ -214,6 +226,9 @@ class CallTrace(_Model):
     engines: dict[str, str] = Field(default_factory=dict, description="identity of each engine")
     measured: dict[str, float] = Field(default_factory=dict, description="wall seconds by part")
     imported: ImportedFrom | None = Field(None, description="set on imported production calls")
+    line: LineTrace | None = Field(
+        None, description="the simulated line (None on imported calls and older traces)"
+    )
 
     def deterministic_view(self) -> dict[str, Any]:
         """The trace without measured compute times: identical for identical inputs and seed."""
