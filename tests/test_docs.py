@@ -20,6 +20,7 @@ from callgate.agents import pipeline_config as pc
 from callgate.production.ingest import calllog as cl
 from callgate.production.signals import model as sg
 from callgate.scenarios import evaluation as ev
+from callgate.scenarios import faults as sf
 from callgate.scenarios import model as sm
 from callgate.scenarios.load import load_suite
 from callgate.traces import model as tm
@@ -72,6 +73,7 @@ DOCUMENTED: dict[str, list[type[BaseModel]]] = {
         sm.ChannelSpec,
         sm.TransformRef,
         sm.Grid,
+        sf.FaultSpec,
         sm.Scenario,
         sm.Caller,
         sm.Persona,
@@ -85,14 +87,17 @@ DOCUMENTED: dict[str, list[type[BaseModel]]] = {
         sm.StatePredicate,
         ev.EvaluationRules,
         ev.EvaluatorRef,
+        ev.ClaimRule,
     ],
     "variants.md": [
         vm.Variant,
         vm.AgentSpec,
         pc.PipelineConfig,
         pc.ASRSpec,
+        pc.ASREngineSpec,
         pc.ASRHintsSpec,
         pc.TTSSpec,
+        pc.TTSEngineSpec,
         pc.VADSpec,
         pc.TurnSpec,
         pc.PolicySpec,

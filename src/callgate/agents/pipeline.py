@@ -15,9 +15,12 @@ from typing import Any, Literal
 
 import numpy as np
 
+from callgate.agents.end_of_turn import EndOfTurn, TurnEnd, listen
 from callgate.agents.env import CallEnv
+from callgate.agents.faults import FaultPlan, take_fault, with_faults
 from callgate.agents.latency import LatencySampler
 from callgate.agents.pipeline_config import PipelineConfig
+from callgate.agents.pipeline_faults import Stages, fallback_engines
 from callgate.agents.policy import (
     POLICIES,
     TOOLSETS,
@@ -35,13 +38,16 @@ from callgate.agents.voice import (
     AgentFailure,
     AgentKind,
     CallSetup,
+    LineAudio,
     Reply,
     TextSession,
+    silent_line,
 )
 from callgate.speech.audio import Audio, speech_extent
 from callgate.speech.engines import get_asr, get_tts, get_vad
 from callgate.speech.protocols import ASREngine, ASRHints
 from callgate.speech.respell import respell_for_tts
+from callgate.speech.turn_model import smart_turn
 from callgate.traces.model import AgentTurnTrace, ASRTrace, CostItem, PolicyTrace, ToolCallTrace
 from callgate.traces.recorder import CallRecorder
 
@@ -56,6 +62,7 @@ class PipelineAgent:
         self.env = env
         self.tts = get_tts(config.tts.engine, **config.tts.params)
         self.vad = get_vad(config.vad.engine, **config.vad.params)
+        self.turn_model = smart_turn() if config.turn.detector == "smart-turn" else None
         self._routes: dict[int | None, _Routed] = {}
         own = self.routed({})[1]  # no metadata: the variant's own ASR and policy
         self.asr, self.hints, self.policy = own.asr, own.hints, own.policy
@@ -79,12 +86,22 @@ class PipelineAgent:
             "asr": f"{self.asr.identity()} hints={self.hints.key()}",
             "tts": f"{self.tts.identity()} voice={v.tts.voice} rate={v.tts.rate}",
             "vad": self.vad.identity(),
+            "end_of_turn": self._end_of_turn_identity(),
             "policy": self.policy.identity(),
             "tools": f"{self.config.tools.toolset}/{self.config.tools.schema_version}",
         }
+        engines.update(fallback_engines(v))
         for i, route in enumerate(v.routes):
             engines[f"route{i}"] = route.model_dump_json(exclude_defaults=True)
         return engines
+
+    def _end_of_turn_identity(self) -> str:
+        turn = self.config.turn
+        out = f"{turn.detector} wait={turn.end_of_turn_silence_ms}ms tail={turn.max_tail_s}s"
+        if self.turn_model is not None:
+            out += f" {self.turn_model.identity()} at {turn.model_wait_ms}ms"
+            out += f" p>={turn.model_threshold}"
+        return out
 
     def open_call(self, setup: CallSetup, recorder: CallRecorder) -> AgentCall:
         tools = TOOLSETS.create(
@@ -92,13 +109,18 @@ class PipelineAgent:
             initial_state=setup.initial_state,
             **self.config.tools.params,
         )
+        tools = with_faults(tools, setup.faults)
         rng = np.random.default_rng([setup.seed, 0xA6E7])
         _, routed = self.routed(setup.context)
         policy = routed.policy
         session = (
             policy.start_seeded(setup.seed) if isinstance(policy, SeedsCalls) else policy.start()
         )
-        return _PipelineCall(self, routed, session, tools, recorder, LatencySampler(rng))
+        call = _PipelineCall(
+            self, routed, session, tools, recorder, LatencySampler(rng), setup.faults, setup.seed
+        )
+        call.line = setup.line
+        return call
 
 
 @dataclass(frozen=True)
@@ -139,6 +161,9 @@ class _TimedTools:
             result = c.tools.call(name, dict(args))
         start = self.cursor
         self.cursor += c.latency.sample(c.agent.config.tools.latency)
+        if (fault := take_fault(c.tools)) is not None:  # the API hung, failed or was slow
+            self.cursor = start + fault.took(self.cursor - start)
+            fault.record(c.rec, self.cursor, self.turn)
         index = len(c.rec.tool_calls)
         c.rec.add_tool_call(
             ToolCallTrace(
@@ -168,6 +193,8 @@ class _PipelineCall:
         tools: ToolBackend,
         recorder: CallRecorder,
         latency: LatencySampler,
+        faults: FaultPlan | None = None,
+        seed: int = 0,
     ) -> None:
         self.agent = agent
         self.routed = routed
@@ -177,10 +204,16 @@ class _PipelineCall:
         self.tools = tools
         self.rec = recorder
         self.latency = latency
+        # ASR, TTS and policy requests, with the call's provider faults and the variant's
+        # timeouts, retries and fallbacks (callgate.agents.pipeline_faults)
+        asr = (routed.asr, routed.hints)
+        self.stages = Stages(self.config, self.env, asr, latency, recorder, faults, seed)
         self.pending: Reply | None = None  # the latest reply, which new speech may drop or cut
         self.replies: list[Reply] = []
         self.handed = 0  # replies the simulator has been given
         self.ended = False
+        self.line: LineAudio = silent_line
+        self.heard_until = 0.0  # the line the agent has listened to so far
 
     # -- AgentCall ---------------------------------------------------------------------------
 
@@ -214,29 +247,29 @@ class _PipelineCall:
     def _hear(self, audio: Audio, start: float) -> list[Reply]:
         if self.ended:
             return []
-        v = self.config
         with self.env.stopwatch.time("vad"):
-            segments = self.agent.vad.speech_segments(audio)
-        turns = group_turns(segments, v.turn.end_of_turn_silence_ms / 1000.0)
+            audio, start, turns = self._listen(audio, start)
         replies: list[Reply] = []
-        for a, b in turns:
+        for turn in turns:
+            a, b = turn.start, turn.end
             self._caller_speaks(start + a, start + b)
             if self.ended:
                 break
-            eot = start + b + v.turn.end_of_turn_silence_ms / 1000.0
+            eot = start + turn.eot
             index = self.rec.next_turn_index()
             self.rec.event(eot, "end_of_turn", index)
             clip = audio.slice(max(0.0, a - ASR_PAD_S), b + ASR_PAD_S)
             t_asr = time.perf_counter()
             with self.env.stopwatch.time("asr"):
-                result, hit = self.env.cache.transcribe(self.routed.asr, clip, self.routed.hints)
+                got = self.stages.transcribe(clip, eot, index)  # "" when every attempt failed
+            result, hit, asr_done = got.result, got.cached, got.done
             asr_measured = {"asr_s": time.perf_counter() - t_asr, "asr_cached": float(hit)}
-            asr_done = eot + self.latency.sample(v.asr.latency, audio_s=clip.duration)
-            self.rec.event(asr_done, "asr_final", index, text=result.text)
+            if got.ok:
+                self.rec.event(asr_done, "asr_final", index, text=result.text)
             asr = ASRTrace(
                 text=result.text,
                 confidence=round(result.confidence, 6),
-                engine=v.asr.engine,
+                engine=got.engine,
                 audio_start=round(start + max(0.0, a - ASR_PAD_S), 6),
                 audio_end=round(start + min(audio.duration, b + ASR_PAD_S), 6),
             )
@@ -251,6 +284,12 @@ class _PipelineCall:
             )
             replies.append(reply)
         return replies
+
+    def _listen(self, audio: Audio, start: float) -> tuple[Audio, float, list[TurnEnd]]:
+        detector = EndOfTurn(self.agent.vad, self.config.turn, self.agent.turn_model)
+        heard = listen(detector, self.line, audio, start, self.heard_until)
+        self.heard_until = heard.until
+        return heard.audio, heard.start, heard.turns
 
     def _idle(self, since: float, until: float, max_replies: int) -> list[Reply]:
         replies: list[Reply] = []
@@ -346,6 +385,7 @@ class _PipelineCall:
         t_policy = time.perf_counter()
         failure: AgentFailure | None = None
         try:
+            self.stages.before_policy(tools, t0, think, index, chars=len(inp.text))
             with self.env.stopwatch.time("policy"):
                 out: PolicyReply = self.session.respond(inp, tools)
         except AgentFailure as exc:
@@ -358,14 +398,11 @@ class _PipelineCall:
         audio = None
         ref = None
         first_byte = first_audible = playback_end = None
-        if tts_text.strip():
-            t_tts = time.perf_counter()
-            with self.env.stopwatch.time("tts_agent"):
-                audio, ref, hit = self.env.cache.synthesize(
-                    self.agent.tts, tts_text, v.tts.voice, v.tts.rate
-                )
-            measured.update(tts_s=time.perf_counter() - t_tts, tts_cached=float(hit))
-            first_byte = policy_end + self.latency.sample(v.tts.latency, chars=len(tts_text))
+        voiced = None
+        if tts_text.strip():  # no audio when every TTS attempt failed: the reply stays silent
+            voiced = self.stages.synthesize(self.agent.tts, tts_text, policy_end, index, measured)
+        if voiced is not None and voiced.audio is not None:
+            audio, ref, first_byte = voiced.audio, voiced.ref, voiced.first_byte
             lead, _ = speech_extent(audio)
             first_audible = first_byte + lead
             playback_end = first_byte + audio.duration
@@ -450,4 +487,5 @@ PIPELINE = AgentKind(
     text_session=text_session,
     check=_check,
     description="callgate's own VAD -> ASR -> dialogue policy -> tools -> TTS loop",
+    fault_stages=("asr", "tts", "policy", "tool"),
 )

@@ -8,11 +8,13 @@ from pathlib import Path
 
 from callgate.agents.pipeline import policy_params
 from callgate.agents.pipeline_config import PipelineConfig
+from callgate.agents.pipeline_faults import check_fallbacks
 from callgate.agents.policy import POLICIES, TOOLSETS
-from callgate.errors import UsageError
+from callgate.errors import MissingModelError, UsageError
 from callgate.registry import build_part
 from callgate.speech.engines import get_asr, get_tts, get_vad, has_voice
 from callgate.speech.protocols import ASR_ENGINES, TTS_ENGINES, VADS
+from callgate.speech.turn_model import smart_turn
 
 
 def check_pipeline(config: PipelineConfig, models_dir: Path | None) -> None:
@@ -31,6 +33,14 @@ def check_pipeline(config: PipelineConfig, models_dir: Path | None) -> None:
             field="tts.voice",
         )
     build_part(get_vad, config.vad.engine, config.vad.params, "vad.params")
+    if config.turn.detector == "smart-turn":
+        try:
+            smart_turn()
+        except MissingModelError as exc:
+            raise UsageError(
+                f"{exc} (the model ships in Pipecat's wheel: pip install 'callgate[pipecat]')",
+                field="turn.detector",
+            ) from None
     # Build the policy and the tools once: a bad parameter fails here, not in every call.
     build_part(
         POLICIES.create, config.policy.name, policy_params(config, models_dir), "policy.params"
@@ -41,3 +51,4 @@ def check_pipeline(config: PipelineConfig, models_dir: Path | None) -> None:
         if route.asr is not None:
             ASR_ENGINES.require(route.asr.engine, f"routes[{i}].asr.engine")
             build_part(get_asr, route.asr.engine, route.asr.params, f"routes[{i}].asr.params")
+    check_fallbacks(config)

@@ -47,22 +47,53 @@ class ASRHintsSpec(_Strict):
     prompt: str = ""
 
 
-class ASRSpec(_Strict):
+class ASREngineSpec(_Strict):
+    """One ASR engine: the agent's own, or the fallback it sends the audio to."""
+
     engine: str = "whisper"
     params: dict[str, Any] = Field(default_factory=dict, description="engine constructor params")
     hints: ASRHintsSpec = ASRHintsSpec()
     latency: ASRLatency = ASRLatency()
 
 
-class TTSSpec(_Strict):
+# What a stage does when its provider fails or hangs (a suite's fault profiles exercise it): give
+# up after ``timeout_s`` of call time, try the same provider ``retries`` more times, then the
+# fallback once. ``timeout_s`` None waits for the provider to answer or fail.
+def _timeout() -> Any:
+    return Field(None, gt=0.0, le=60.0, description="give up on a request after this long")
+
+
+def _retries() -> Any:
+    return Field(0, ge=0, le=5, description="more attempts on the same provider after a failure")
+
+
+class ASRSpec(ASREngineSpec):
+    timeout_s: float | None = _timeout()
+    retries: int = _retries()
+    fallback: ASREngineSpec | None = Field(
+        None, description="the engine the same audio goes to once the primary has failed"
+    )
+
+
+class TTSEngineSpec(_Strict):
+    """One TTS engine and voice: the agent's own, or its fallback."""
+
     engine: str = "piper"
     voice: str = "joe"
     rate: float = Field(1.0, gt=0.3, le=3.0)
     params: dict[str, Any] = Field(default_factory=dict)
+    latency: TTSLatency = TTSLatency()
+
+
+class TTSSpec(TTSEngineSpec):
     lexicon: dict[str, str] = Field(
         default_factory=dict, description="respellings the voice needs to say domain terms right"
     )
-    latency: TTSLatency = TTSLatency()
+    timeout_s: float | None = _timeout()
+    retries: int = _retries()
+    fallback: TTSEngineSpec | None = Field(
+        None, description="the voice that says the reply once the primary has failed"
+    )
 
 
 class VADSpec(_Strict):
@@ -78,6 +109,22 @@ class TurnSpec(_Strict):
     barge_in_min_speech_ms: int = Field(200, ge=0, le=3000)
     barge_in_stop_ms: int = Field(150, ge=0, le=3000)
     no_input_timeout_s: float = Field(6.0, ge=0.5, le=60.0)
+    detector: Literal["silence", "smart-turn"] = Field(
+        "silence",
+        description="silence: a pause of end_of_turn_silence_ms ends the turn; smart-turn: the "
+        "model decides after model_wait_ms, the silence wait stays as the fallback",
+    )
+    model_wait_ms: int = Field(200, ge=50, le=3000, description="pause before smart-turn is asked")
+    model_threshold: float = Field(
+        0.5, gt=0.0, lt=1.0, description="P(turn complete) at which smart-turn ends the turn"
+    )
+    max_tail_s: float = Field(
+        3.0,
+        ge=0.2,
+        le=30.0,
+        description="while the VAD still hears speech (noise) this long after the caller's "
+        "words, the agent takes the turn anyway",
+    )
 
 
 class PolicySpec(_Strict):
@@ -85,6 +132,8 @@ class PolicySpec(_Strict):
     version: str = "1.0"
     params: dict[str, Any] = Field(default_factory=dict)
     latency: PolicyLatency = PolicyLatency()
+    timeout_s: float | None = _timeout()
+    retries: int = _retries()
 
 
 class ToolsSpec(_Strict):

@@ -29,14 +29,17 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from callgate.agents.env import CallEnv
+from callgate.agents.faults import take_fault, with_faults
 from callgate.agents.policy import JSON, TOOLSETS, ToolBackend, ToolResult, ToolSchema
-from callgate.agents.voice import AgentFailure, CallSetup, Reply
+from callgate.agents.voice import AgentFailure, CallSetup, LineAudio, Reply, silent_line
 from callgate.errors import UsageError
 from callgate.plugins import load_reference
 from callgate.registry import build_part
 from callgate.speech.audio import SAMPLE_RATE, Audio, concat, speech_extent, speech_spans
 from callgate.traces.model import AgentTurnTrace, ASRTrace, PolicyTrace, ToolCallTrace
 from callgate.traces.recorder import CallRecorder
+
+_LINE_PIECE_S = 1.0  # line audio made per piece while waiting for a reply
 
 
 class StreamSettings(BaseModel):
@@ -137,8 +140,10 @@ class StreamingCall:
         recorder: CallRecorder,
         env: CallEnv,
         asr_engine: str,
+        line: LineAudio = silent_line,
     ) -> None:
         self.adapter = adapter
+        self.line = line  # what is streamed while the caller says nothing
         self.settings = settings
         self.rec = recorder
         self.env = env
@@ -242,7 +247,13 @@ class StreamingCall:
         else:
             with self.env.stopwatch.time("tools"):
                 result = self.backend.call(name, dict(args))
-        t = round(self.now(), 6)
+        t = end = round(self.now(), 6)
+        if (fault := take_fault(self.backend)) is not None:  # a provider fault takes call time
+            end = round(t + fault.took(0.0), 6)
+            if self._base is not None:  # what the agent reports next comes that much later
+                self._base += end - t
+            self._busy = max(self._busy, end)
+            fault.record(self.rec, end, f.index)
         index = len(self.rec.tool_calls)
         self.rec.add_tool_call(
             ToolCallTrace(
@@ -254,11 +265,11 @@ class StreamingCall:
                 result=result.result,
                 error=result.error,
                 start=t,
-                end=t,
+                end=end,
             )
         )
         self.rec.event(t, "tool_start", f.index, tool=name)
-        self.rec.event(t, "tool_end", f.index, tool=name, ok=result.ok)
+        self.rec.event(end, "tool_end", f.index, tool=name, ok=result.ok)
         f.tool_calls.append(index)
         return result
 
@@ -334,9 +345,13 @@ class StreamingCall:
             raise
 
     def _stream_silence(self, until: float, *, until_answer: bool = False) -> None:
-        gap = until - self.pos
-        if gap > 1e-9:
-            self._stream(Audio.silence(gap), until_answer=until_answer)
+        """Stream the line with no caller speech on it (the room's noise, or silence) until
+        ``until``, in pieces: a reply usually stops this long before ``until``."""
+        while until - self.pos > 1e-9 and not self._ended:
+            if until_answer and self._started > self._answer_after:
+                return
+            piece = min(until - self.pos, _LINE_PIECE_S)
+            self._stream(self.line(self.pos, self.pos + piece), until_answer=until_answer)
 
     def _stream(self, audio: Audio, *, until_answer: bool = False) -> None:
         """Push ``audio`` frame by frame; with ``until_answer``, stop once a reply has started
@@ -471,7 +486,8 @@ def _joined(chunks: list[Audio]) -> Audio:
 
 
 def open_tools(ref: ToolsRef, setup: CallSetup) -> ToolBackend:
-    return TOOLSETS.create(ref.toolset, initial_state=setup.initial_state, **ref.params)
+    backend = TOOLSETS.create(ref.toolset, initial_state=setup.initial_state, **ref.params)
+    return with_faults(backend, setup.faults)
 
 
 def check_tools(ref: ToolsRef) -> None:

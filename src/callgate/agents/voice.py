@@ -22,6 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 from pydantic import BaseModel
 
 from callgate.agents.env import CallEnv
+from callgate.agents.faults import FaultPlan
 from callgate.agents.policy import PolicySession, ToolBackend
 from callgate.registry import Registry
 from callgate.speech.audio import Audio
@@ -61,12 +62,26 @@ class Reply:
         return not self.turn.discarded and self.turn.first_byte is not None
 
 
+# The caller's line where the caller says nothing, from one call time to another, as the agent
+# receives it (room noise through the channel; silence on a clean line).
+LineAudio = Callable[[float, float], Audio]
+
+
+def silent_line(t0: float, t1: float) -> Audio:
+    return Audio.silence(max(0.0, t1 - t0))
+
+
 @dataclass(frozen=True)
 class CallSetup:
     call_id: str
     seed: int
     initial_state: dict[str, Any]
     context: dict[str, Any] = field(default_factory=dict)  # scenario id, cohort tags
+    # An agent listens to the line between the caller's words too: its VAD and end-of-turn
+    # detector must find the words in the noise, as on a real call.
+    line: LineAudio = silent_line
+    # The provider faults of the call's fault cohort (None: none); see callgate.agents.faults.
+    faults: FaultPlan | None = None
 
 
 @runtime_checkable
@@ -146,6 +161,9 @@ class AgentKind:
     # raises a UsageError whose field is a path inside the agent block.
     check: Callable[[Any, Path | None], None] | None = None
     description: str = ""
+    # Stages whose provider faults (a suite's fault profiles) the kind lets callgate inject: a
+    # run refuses a profile aimed at any other stage before it starts.
+    fault_stages: tuple[str, ...] = ()
 
     def configure(self, agent_block: dict[str, Any]) -> Any:
         """The kind's typed configuration from a variant's ``agent:`` block. ``kind`` itself is

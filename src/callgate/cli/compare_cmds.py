@@ -16,6 +16,7 @@ import typer
 
 from callgate.cli.options import DEFAULT_STORE, StoreOpt
 from callgate.errors import UsageError
+from callgate.evaluators.base import MIN_EVENTS
 
 if TYPE_CHECKING:
     from callgate.gate.calibration_data import CohortShape
@@ -74,6 +75,12 @@ def compare(
     min_calls: Annotated[
         int | None, typer.Option(help="Below this many calls: too few to tell (default 30).")
     ] = None,
+    min_events: Annotated[
+        int,
+        typer.Option(
+            help="A rate backed by fewer pooled events (talk-overs, replies...) is not shown."
+        ),
+    ] = MIN_EVENTS,
     alpha: Annotated[float, typer.Option(help="Two-sided level of verdicts and intervals.")] = 0.05,
     seed: SeedOpt = 0,
     resamples: ResamplesOpt = 2000,
@@ -105,6 +112,8 @@ def compare(
         raise UsageError("must be between 0 and 0.5", field="--alpha")
     if min_calls is not None and min_calls < 1:
         raise UsageError("must be at least 1", field="--min-calls")
+    if min_events < 1:
+        raise UsageError("must be at least 1", field="--min-events")
     pol = load_policy(policy) if policy else None
     base = load_side(baseline, store)
     cand = load_side(candidate, store)
@@ -133,7 +142,7 @@ def compare(
     )
     elapsed = time.perf_counter() - t0
     warnings = tuning_warnings(_store_dir(store), base, cand)
-    print_comparisons(out, result.comparisons, alpha, floor)
+    print_comparisons(out, result.comparisons, alpha, floor, min_events)
     for line in (notes if pol is None else []) + result.notes:
         out.print(f"note: {line}", highlight=False, markup=False)
     for w in warnings:
@@ -152,11 +161,14 @@ def compare(
             "pairing": result.pairing.note,
             "alpha": alpha,
             "min_calls": floor,
+            "min_events": min_events,
             "seed": seed,
             "resamples": resamples,
             "notes": result.notes,
             "warnings": warnings,
-            "comparisons": [comparison_json(c, alpha, floor) for c in result.comparisons],
+            "comparisons": [
+                comparison_json(c, alpha, floor, min_events) for c in result.comparisons
+            ],
         }
         _write_text(json_path, json.dumps(doc, indent=2) + "\n")
         out.print(f"wrote {json_path}", highlight=False)

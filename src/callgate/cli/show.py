@@ -45,7 +45,7 @@ def print_call(console: Console, t: CallTrace) -> None:
     )
     rows: list[tuple[float, str]] = []
     for u in t.caller_turns:
-        flag = " (interrupting)" if u.interrupting else ""
+        flag = " (interrupting)" if u.interrupting else " (backchannel)" if u.backchannel else ""
         rows.append((u.start, f"CALLER [{u.why}]{flag}: {u.text}"))
     for a in t.agent_turns:
         if a.asr is not None:

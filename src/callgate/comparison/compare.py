@@ -32,6 +32,7 @@ class MetricSpec:
     kind: str = "continuous"  # binary, rate or continuous
     statistic: str = "mean"
     unit: str = ""
+    events: str | None = None  # the count metric of its events (Metric.events)
 
     @property
     def sign(self) -> int:
@@ -60,10 +61,19 @@ class Comparison:
     better: int = 0
     needs: int = 0  # calls a percentile needs before it means anything (0: supported)
     deff: float = 1.0  # design effect of the scenario clusters (score test only)
+    events_base: int | None = None  # events pooled over the slice's calls (Metric.events)
+    events_cand: int | None = None
 
     @property
     def n(self) -> int:
         return min(self.n_base, self.n_cand)
+
+    def too_few_events(self, min_events: int) -> int | None:
+        """The fewer side's pooled events when below ``min_events``, else None."""
+        if self.events_base is None or self.events_cand is None:
+            return None
+        fewest = min(self.events_base, self.events_cand)
+        return fewest if fewest < min_events else None
 
     @property
     def supported(self) -> bool:
@@ -196,8 +206,12 @@ def compare_slice(
         found = _percentiles(metrics, boot, s, gb, gc, pairing.paired, seed, resamples, confidence)
         results.update(found)
     scenarios = _scenario_count(base, cand, s, pairing.paired)
-    for comp in results.values():
+    for j, comp in results.items():
         comp.scenarios = scenarios
+        ev = metrics[j].events
+        if ev is not None and ev in base.metrics and ev in cand.metrics:
+            comp.events_base = int(np.nansum(base.metrics[ev][s.base]))
+            comp.events_cand = int(np.nansum(cand.metrics[ev][s.cand]))
     return [results[j] for j in range(len(metrics))]
 
 

@@ -42,7 +42,9 @@ def select_metrics(
                 f"not compared (direction unknown; pass --metric NAME:higher|lower): "
                 f"{', '.join(unknown)}"
             )
-        requested = [m for m in shared if m in known]
+        # A count of events is the denominator of a rate, not an outcome: it gets no verdict.
+        counts = {m.events for m in known.values() if m.events}
+        requested = [m for m in shared if m in known and m not in counts]
     for item in requested:
         name, _, direction = item.partition(":")
         if name not in shared:
@@ -56,7 +58,9 @@ def select_metrics(
                 field="--metric",
             )
         if meta is not None:
-            specs.append(MetricSpec(name, meta.direction, meta.kind, "mean", meta.unit))
+            specs.append(
+                MetricSpec(name, meta.direction, meta.kind, "mean", meta.unit, meta.events)
+            )
         else:
             specs.append(MetricSpec(name, "higher" if direction == "higher" else "lower"))
     if not specs:

@@ -21,6 +21,10 @@ from callgate.traces.model import CallTrace
 
 Direction = Literal["higher", "lower"]
 
+# Fewer pooled events than this and an event-based metric is not shown for a slice: a rate of 2
+# out of 3 says nothing (tau2-bench's voice metrics hide a rate below 10 events).
+MIN_EVENTS = 5
+
 
 @dataclass(frozen=True)
 class Metric:
@@ -32,6 +36,10 @@ class Metric:
     description: str
     threshold: float | None = None  # passes when value >= (higher) or <= (lower) the threshold
     kind: Literal["rate", "continuous", "binary"] = "continuous"
+    # The count metric of the events behind this value (talk-overs behind a yield rate). A call
+    # with no event leaves the value empty; a slice that pools fewer than MIN_EVENTS events shows
+    # "too few events (n)" instead of a value (report, compare).
+    events: str | None = None
 
     def passes(self, value: float | None) -> bool | None:
         if value is None or self.threshold is None:

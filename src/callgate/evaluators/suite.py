@@ -15,11 +15,14 @@ from callgate.traces.model import CallTrace
 DEFAULT_EVALUATORS: list[dict[str, Any]] = [
     {"name": "ASRAccuracy"},
     {"name": "TTSAccuracy"},
+    {"name": "SpeechQuality"},
     {"name": "TaskCompletion"},
     {"name": "ToolSelectionAccuracy"},
     {"name": "Timing"},
+    {"name": "TurnTaking"},
     {"name": "ConversationSignals"},
     {"name": "Safety"},
+    {"name": "SayDo"},
     {"name": "Cost"},
 ]
 
@@ -61,7 +64,7 @@ def build_all(spec: list[dict[str, Any]]) -> list[Evaluator]:
 
 # Bump when any built-in evaluator's logic changes: stored scores from older logic are then
 # recomputed instead of being mixed with new ones (the spec hash includes it).
-SCORING_VERSION = 5
+SCORING_VERSION = 6
 
 
 def resolved_spec(spec: list[dict[str, Any]], evaluators: list[Evaluator]) -> list[dict[str, Any]]:

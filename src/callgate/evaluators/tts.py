@@ -1,20 +1,26 @@
 """TTSAccuracy: does the agent's audio say what the agent meant?
 
-Each reply's synthesised audio is recognised by a *judge* ASR configuration that is not the agent's
-own (by default Whisper with beam search 5 and no domain hints) and compared with the text the agent
-sent to TTS: WER and critical-entity accuracy. The audio is also checked for truncation, long
-internal silences and clipping. Recognition results are cached by audio content, and agents repeat
+Each reply's synthesised audio is recognised by a *judge* ASR and compared with the text the agent
+sent to TTS: WER and critical-entity accuracy. The judge is by default a different and stronger
+model than the agent's usual one (Whisper base, beam search 5, no domain hints): a judge that runs
+the agent's own model shares its blind spots, so a TTS fault the agent's ASR would mishear back
+into the intended words goes unseen. Which model judged is recorded with every result, and when
+the judge's model is the agent's (from the trace's ``engines["asr"]``) the result says so in its
+details, its reason and the report. The audio is also checked for truncation, long internal
+silences and clipping. Recognition results are cached by audio content, and agents repeat
 themselves a lot, so scoring a run recognises each distinct reply once.
 """
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 
+from callgate.errors import MissingModelError
 from callgate.evaluators.base import EvalContext, EvalResult, Metric, result
 from callgate.evaluators.text import (
     Spellings,
@@ -57,6 +63,31 @@ ISSUES = Metric(
 _AMOUNT = re.compile(r"\d[\d,]*(?:\.\d+)?(?:\s+dollars?)?")
 FRAME_S = 0.02
 SILENCE_DBFS = -45.0
+DEFAULT_JUDGE: dict[str, Any] = {"model": "base", "beam_size": 5, "cpu_threads": 1}
+SHARED_NOTE = "judge shares the agent's ASR model"
+# A version number as its own word ("1.2.1", "v2.0"): not part of what a model *is*.
+_VERSION = re.compile(r"^v?\d+(?:\.\d+)+(?:[.+-]\w+)*$")
+
+
+def model_key(identity: str) -> tuple[str, ...]:
+    """What an engine identity says about the *model*: its fields less settings (``beam=5``, the
+    agent's ``hints=...``) and version numbers. Two identities with the same key run the same model
+    however they decode, so they share its blind spots."""
+    head = identity.split(" hints=", 1)[0]
+    out: list[str] = []
+    for field in head.split("|"):
+        if "=" in field:
+            continue
+        out += [w for w in field.split() if not _VERSION.match(w)]
+    return tuple(out)
+
+
+def shares_model(judge_identity: str, agent_asr: str | None) -> bool | None:
+    """Whether the judge runs the agent's ASR model; None when the trace does not say which ASR
+    the agent used (an agent of another kind, an imported call)."""
+    if not agent_asr:
+        return None
+    return model_key(judge_identity) == model_key(agent_asr)
 
 
 def audio_issues(audio: Audio, text: str, *, max_gap_s: float = 1.0) -> list[str]:
@@ -100,9 +131,21 @@ class TTSAccuracy:
         spellings: Mapping[str, str] | None = None,
     ) -> None:
         self.engine = engine
-        self.engine_params = engine_params or {"model": "tiny.en", "beam_size": 5, "cpu_threads": 1}
+        default = dict(DEFAULT_JUDGE) if engine == "whisper" else {}
+        self.engine_params = dict(default if engine_params is None else engine_params)
         self.spellings = dict(spellings or {})
         self._canon = Spellings(self.spellings)
+        if engine == "whisper":
+            # A judge that is not installed fails before a run simulates anything (preflight
+            # builds the evaluators), not after every call.
+            from callgate.speech.whisper_models import MODELS, check_installed
+
+            model = str(self.engine_params.get("model", ""))
+            if model in MODELS:
+                try:
+                    check_installed(MODELS[model])
+                except MissingModelError as exc:
+                    raise MissingModelError(f"TTSAccuracy judge: {exc}") from None
 
     def params(self) -> dict[str, Any]:
         return {
@@ -111,10 +154,36 @@ class TTSAccuracy:
             "spellings": self.spellings,
         }
 
-    def _judge(self) -> ASREngine:
+    def _judge(self, ctx: EvalContext) -> ASREngine:
         from callgate.speech.engines import get_asr
+        from callgate.speech.protocols import ASR_ENGINES
 
-        return get_asr(self.engine, **self.engine_params)
+        params = dict(self.engine_params)
+        models_dir = ctx.options.get("models_dir")
+        # The store's model folder, for engines that assemble a model on first use. Not one of the
+        # evaluator's parameters: where a model lies must not change the spec hash of the scores.
+        takes = inspect.signature(ASR_ENGINES.factory(self.engine)).parameters
+        if models_dir is not None and "cache_dir" in takes:
+            params.setdefault("cache_dir", str(models_dir))
+        try:
+            return get_asr(self.engine, **params)
+        except MissingModelError as exc:
+            raise MissingModelError(exc.message, field="TTSAccuracy judge") from None
+
+    def _judge_details(self, judge: ASREngine, call: CallTrace) -> dict[str, Any]:
+        identity = judge.identity()
+        agent_asr = call.engines.get("asr")
+        shared = shares_model(identity, agent_asr)
+        model = self.engine_params.get("model")
+        details: dict[str, Any] = {
+            "judge": identity,
+            "judge_model": f"{self.engine} {model}" if model else self.engine,
+            "agent_asr": agent_asr,
+            "judge_shares_agent_model": shared,
+        }
+        if shared:
+            details["notes"] = [f"{SHARED_NOTE} ({details['judge_model']})"]
+        return details
 
     def score_call(self, call: CallTrace, ctx: EvalContext) -> EvalResult:
         replies = [
@@ -124,7 +193,8 @@ class TTSAccuracy:
             return EvalResult.not_scored(self.name, "no agent audio", self.metrics)
         if ctx.load_audio is None:
             return EvalResult.not_scored(self.name, "audio store not available", self.metrics)
-        judge = self._judge()
+        judge = self._judge(ctx)
+        details = self._judge_details(judge, call)
         errs = ref_words = issues = 0
         hits_all = []
         rows: list[dict[str, Any]] = []
@@ -163,7 +233,9 @@ class TTSAccuracy:
         reason = f"judge WER {wer:.3f} over {len(rows)} replies" if wer is not None else "no words"
         if issues:
             reason += f"; {issues} replies with audio issues"
-        return result(self.name, ACCURACY, metrics, reason, turns=rows)
+        if details["judge_shares_agent_model"]:
+            reason += f"; {SHARED_NOTE}"
+        return result(self.name, ACCURACY, metrics, reason, details=details, turns=rows)
 
 
 def _transcribe(ctx: EvalContext, judge: Any, audio: Audio) -> str:

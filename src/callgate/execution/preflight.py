@@ -12,6 +12,7 @@ from callgate.evaluators.suite import evaluation_spec
 from callgate.execution.runner import RunPlan
 from callgate.registry import build_part
 from callgate.scenarios.load import LoadedSuite
+from callgate.simulation.faults import check_fault_stages
 from callgate.simulation.transforms import CHANNEL_TRANSFORMS
 from callgate.speech.engines import get_tts, has_voice
 from callgate.speech.protocols import TTS_ENGINES
@@ -60,6 +61,7 @@ def _check_suite(suite: LoadedSuite, plan: RunPlan) -> None:
                 build_part(CHANNEL_TRANSFORMS.create, transform.name, transform.params, field)
             except ValueError as exc:  # the transform refused a parameter's value
                 raise UsageError(str(exc), field=f"{field}.params") from None
+    check_fault_stages(plan.jobs)
     for name in sorted({job.cell.voice_name for job in plan.jobs}):
         spec = suite.suite.voices[name]
         TTS_ENGINES.require(spec.engine, f"voices.{name}.engine")

@@ -33,7 +33,9 @@ def _init(
     env = CallEnv.at(Path(store_root))
     _state["store"] = Store(Path(store_root))
     _state["evaluators"] = build_all(spec)
-    _state["ctx"] = EvalContext(load_audio=env.blobs.get, options={"speech_cache": env.cache})
+    # models_dir: where an evaluator's engine may assemble a model once per store (TTSAccuracy).
+    options = {"speech_cache": env.cache, "models_dir": env.models_dir}
+    _state["ctx"] = EvalContext(load_audio=env.blobs.get, options=options)
     try:
         _state["replay"] = _replay_inputs(run_spec)
     except ValueError:  # a run stored by an older callgate: score it, but do not replay it

@@ -57,8 +57,19 @@ def _ttfa_by_turn(scores: CallScores | None) -> dict[int, float]:
     }
 
 
+def _say_do_by_turn(scores: CallScores | None) -> dict[int, list[str]]:
+    """SayDo's findings per turn (a claim with no action behind it, an action without consent)."""
+    out: dict[int, list[str]] = {}
+    for t in scores.turns if scores else []:
+        for f in t.get("say_do") or []:
+            if isinstance(f, dict) and t.get("turn") is not None:
+                out.setdefault(int(t["turn"]), []).append(str(f.get("summary", "")))
+    return out
+
+
 def turns_table(trace: CallTrace, scores: CallScores | None) -> str:
     ttfa = _ttfa_by_turn(scores)
+    say_do = _say_do_by_turn(scores)
     rows = []
     for turn in trace.agent_turns:
         t = turn.heard_start if turn.heard_start is not None else turn.first_audible
@@ -91,6 +102,10 @@ def turns_table(trace: CallTrace, scores: CallScores | None) -> str:
             f"<tr><td>{turn.index}</td><td>{when}</td><td>{heard}</td><td>{policy}</td>"
             f"<td>{tools or '-'}</td><td>{esc(turn.reply_text)}"
             + "".join(f' <span class="badge bad">{f}</span>' for f in flags)
+            + "".join(
+                f'<div class="small"><span class="badge bad">say/do</span> {esc(s)}</div>'
+                for s in say_do.get(turn.index, [])
+            )
             + f"</td><td>{num(ttfa.get(turn.index))}</td></tr>"
         )
     return (

@@ -30,6 +30,9 @@ class RunView:
     traces: dict[str, CallTrace] = field(default_factory=dict)  # kept for failed calls only
     scores: dict[str, CallScores] = field(default_factory=dict)  # of those same calls, if scored
     looks: list[GateLook] = field(default_factory=list)  # an adaptive run's gate, look by look
+    # Caveats evaluators attached to their scores ("evaluator: note" -> variant -> calls), e.g.
+    # TTSAccuracy's judge running the agent's own ASR model. Gathered from every call's scores.
+    notes: dict[str, Counter[str]] = field(default_factory=dict)
 
     @property
     def by_id(self) -> dict[str, CallRow]:
@@ -83,10 +86,13 @@ def load_run(
     rows: list[CallRow] = []
     traces: dict[str, CallTrace] = {}
     kept_scores: dict[str, CallScores] = {}
+    notes: dict[str, Counter[str]] = {}
     for trace in store.calls(run.run_id):
         sc = scores.get(trace.call_id)
         row = CallRow.of(trace, sc)
         rows.append(row)
+        for note in scoring_notes(sc):
+            notes.setdefault(note, Counter())[trace.variant] += 1
         if keep(row):
             traces[trace.call_id] = trace
             if sc is not None:
@@ -97,7 +103,20 @@ def load_run(
     base, cand = pick_variants(variants, baseline, candidate)
     pair(rows, base, cand)
     looks = [GateLook.model_validate_json(x) for x in store.looks(run.run_id)]
-    return RunView(run, rows, variants, base, cand, traces, kept_scores, looks)
+    return RunView(run, rows, variants, base, cand, traces, kept_scores, looks, notes)
+
+
+def scoring_notes(scores: CallScores | None) -> list[str]:
+    """The notes each evaluator put in its details (``details[evaluator]["notes"]``), prefixed by
+    the evaluator's name."""
+    if scores is None:
+        return []
+    out = []
+    for evaluator, details in scores.details.items():
+        found = details.get("notes") if isinstance(details, dict) else None
+        if isinstance(found, list):
+            out += [f"{evaluator}: {n}" for n in found if isinstance(n, str)]
+    return out
 
 
 # -- aggregates -----------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from callgate.report.data import RunView, mean, metric_values, ordered_failures
 from callgate.report.data import quantile as q
 from callgate.report.escape import num, pct
 from callgate.report.metrics import value
+from callgate.report.sections import note_lines
 from callgate.results.table import declared_metrics
 from callgate.store.records import FAIL_METRICS, FAILURE_CAUSES
 
@@ -79,6 +80,8 @@ def markdown_summary(
         )
     if not view.scored:
         lines += ["The run is not scored yet: run `callgate evaluate` first.", ""]
+    if notes := note_lines(view):
+        lines += ["### Scoring notes", ""] + [f"- {md(n)}" for n in notes] + [""]
     lines += ["### Calls", ""]
     lines += _table(
         ["variant", "calls", "failed", "regressed", *FAIL_METRICS, "TTFA p50 s", "p95 s"],

@@ -16,6 +16,7 @@ from callgate.evaluators.base import Metric
 from callgate.report.data import RunView, mean, metric_values
 from callgate.report.escape import esc
 from callgate.results.table import declared_metrics, ordered_metrics
+from callgate.store.records import CallRow
 
 
 def spec(name: str, declared: Mapping[str, Metric]) -> MetricSpec:
@@ -69,4 +70,42 @@ def metrics_table(view: RunView, declared: Mapping[str, Metric] | None = None) -
         f"<details><summary>Every metric: mean per variant ({len(names)})</summary>"
         '<table id="metrics"><thead><tr><th>metric</th><th></th>'
         f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></details>"
+    )
+
+
+def cohort_metrics_table(view: RunView, declared: Mapping[str, Metric] | None = None) -> str:
+    """Every scored metric's mean per cohort and variant (calls scored in brackets): a change
+    that hurts one cohort only (a codec, a noise, an accent) shows here even when no gate check
+    is on that metric. Empty for a run of one cohort: the table above says it all."""
+    cohorts = sorted({r.cohort_id for r in view.rows})
+    if len(cohorts) < 2:
+        return ""
+    declared = declared_metrics() if declared is None else declared
+    scored = {m for r in view.rows for m, v in r.metrics.items() if v is not None}
+    names = ordered_metrics(scored, declared)
+    groups: dict[tuple[str, str], list[CallRow]] = {}
+    for r in view.rows:
+        groups.setdefault((r.cohort_id, r.variant), []).append(r)
+    head = "".join(f"<th>{esc(v)}</th>" for v in view.variants)
+    rows = []
+    for name in names:
+        m = declared.get(name)
+        title = f' title="{esc(m.description)}"' if m and m.description else ""
+        label = f'<td rowspan="{len(cohorts)}"{title}>{esc(name)}</td>'
+        for i, cohort in enumerate(cohorts):
+            cells = []
+            for v in view.variants:
+                values = metric_values(groups.get((cohort, v), []), name)
+                shown = esc(value(name, mean(values), declared))
+                cells.append(f'<td>{shown} <span class="muted">({len(values)})</span></td>')
+            rows.append(
+                f'<tr data-metric="{esc(name)}" data-cohort="{esc(cohort)}">'
+                f'{label if i == 0 else ""}<td class="mono small">{esc(cohort)}</td>'
+                f"{''.join(cells)}</tr>"
+            )
+    return (
+        f"<details><summary>Every metric per cohort: mean per variant ({len(names)} metrics, "
+        f'{len(cohorts)} cohorts)</summary><table id="metrics-by-cohort"><thead><tr>'
+        f"<th>metric</th><th>cohort</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody>"
+        "</table></details>"
     )

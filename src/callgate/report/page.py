@@ -30,6 +30,7 @@ from callgate.report.sections import (
     timing_section,
 )
 from callgate.report.signals import signals_section
+from callgate.report.turn_taking import turn_taking_section
 from callgate.results.table import declared_metrics
 from callgate.store.blobs import BlobStore
 from callgate.store.reader import StoreReader
@@ -133,7 +134,8 @@ def render(
     body = (
         '<header class="top"><b>callgate</b> report &middot; '
         '<a href="#decision-card">decision</a><a href="#cohorts">cohorts</a>'
-        '<a href="#timing">timing</a><a href="#attribution-card">attribution</a>'
+        '<a href="#timing">timing</a><a href="#turn-taking-card">turn-taking</a>'
+        '<a href="#attribution-card">attribution</a>'
         '<a href="#failures-card">failed calls</a>'
         + ('<a href="#signals">signals</a>' if signals is not None else "")
         + "</header><main>"
@@ -147,6 +149,8 @@ def render(
         f'<section class="card" id="cohorts"><h2>Per-cohort deltas</h2>{forest_section(gate)}'
         "</section>"
         f'<section class="card" id="timing"><h2>Timing</h2>{timing_section(view)}</section>'
+        f'<section class="card" id="turn-taking-card"><h2>Turn-taking per cohort</h2>'
+        f"{turn_taking_section(view)}</section>"
         f"{_signals_card(signals)}"
         f'<section class="card" id="attribution-card"><h2>Why calls failed</h2>'
         f"{attribution_section(view)}</section>"

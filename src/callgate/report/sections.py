@@ -14,7 +14,7 @@ from callgate.report.data import (
     quantile,
 )
 from callgate.report.escape import esc, num, pct
-from callgate.report.metrics import metrics_table, value
+from callgate.report.metrics import cohort_metrics_table, metrics_table, value
 from callgate.report.svg import cdf_chart, forest_plot
 from callgate.results.table import declared_metrics
 from callgate.store.records import FAIL_METRICS, FAILURE_CAUSES, CallRow
@@ -158,7 +158,36 @@ def summary_table(view: RunView) -> str:
         + "<th>TTFA p50 s</th><th>TTFA p95 s</th></tr></thead><tbody>"
         + "".join(rows)
         + "</tbody></table>"
+        + notes_section(view)
         + metrics_table(view, declared)
+        + cohort_metrics_table(view, declared)
+    )
+
+
+def note_lines(view: RunView) -> list[str]:
+    """Each evaluator's note with how many calls of each variant carry it."""
+    totals = {v: len(calls) for v, calls in _by_variant(view).items()}
+    out = []
+    for note, per_variant in sorted(view.notes.items()):
+        where = ", ".join(
+            f"{v} {per_variant[v]} of {totals.get(v, 0)} calls"
+            for v in view.variants
+            if per_variant.get(v)
+        )
+        out.append(f"{note}: {where}")
+    return out
+
+
+def notes_section(view: RunView) -> str:
+    """Caveats the evaluators attached to their scores, such as a TTS judge that runs the agent's
+    own ASR model: the numbers above mean less than they seem for those calls."""
+    lines = note_lines(view)
+    if not lines:
+        return ""
+    return (
+        '<div id="scoring-notes"><h3>Scoring notes</h3><ul class="reasons">'
+        + "".join(f"<li>{esc(line)}</li>" for line in lines)
+        + "</ul></div>"
     )
 
 

@@ -23,6 +23,7 @@ _MARKED = {
     "transfer": "transfer",
     "caller_hangup": "caller hung up",
     "agent_error": "agent failed",
+    "provider_fault": "provider fault",
 }
 
 

@@ -49,10 +49,14 @@ TURN_COLUMNS: list[tuple[str, Dtype]] = [
     ("insertions", "string"),
     ("entities_missed", "string"),
     ("ttfa_s", "float64"),
+    ("response_latency_s", "float64"),
+    ("yield_latency_s", "float64"),
     ("intended", "string"),
     ("heard", "string"),
     ("tts_wer", "float64"),
     ("tts_flags", "string"),
+    ("agent_mos", "float64"),
+    ("caller_mos", "float64"),
 ]
 _JSON_TURN_FIELDS = {"substitutions", "deletions", "insertions", "entities_missed"}
 

@@ -59,7 +59,8 @@ def utterances(scenario: Scenario) -> Iterator[Utterance]:
 
 
 def _interruption(sc: Scenario, suite: Suite) -> bool:
-    return any(u.interrupt_after_ms is not None for u in utterances(sc))
+    # A backchannel is timed like an interruption but asks the agent to talk on, not to stop.
+    return any(u.interrupt_after_ms is not None and not u.backchannel for u in utterances(sc))
 
 
 def _silence(sc: Scenario, suite: Suite) -> bool:

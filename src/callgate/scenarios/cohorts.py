@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import product
 
 from callgate.errors import UsageError
+from callgate.scenarios.faults import NO_FAULT, FaultSpec
 from callgate.scenarios.model import ChannelSpec, NoiseSpec, Scenario, Suite, VoiceSpec
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One scenario in one cohort (voice x noise x channel)."""
+    """One scenario in one cohort (voice x noise x channel x provider faults)."""
 
     scenario: Scenario
     voice_name: str
@@ -21,6 +23,8 @@ class Cell:
     channel: ChannelSpec
     cohort_id: str
     tags: dict[str, str]
+    fault_name: str = NO_FAULT
+    faults: tuple[FaultSpec, ...] = field(default=())  # the profile's faults; () for none
 
 
 def scenario_tags(scenario: Scenario) -> dict[str, str]:
@@ -41,6 +45,7 @@ def cohort_tags(
     noise_name: str,
     noise: NoiseSpec,
     channel_name: str,
+    fault_name: str = NO_FAULT,
 ) -> dict[str, str]:
     """Every tag a cohort slice can be cut on. Free-form scenario tags cannot shadow the built-in
     ones: the scenario model rejects reserved names."""
@@ -51,6 +56,7 @@ def cohort_tags(
         "noise": noise_name,
         "snr_db": "none" if noise.snr_db is None else f"{noise.snr_db:g}",
         "channel": channel_name,
+        "fault": fault_name,
         **scenario_tags(scenario),
     }
 
@@ -65,27 +71,29 @@ def expand(suite: Suite, grid: str) -> list[Cell]:
         for block in sc.grid or suite.grids[grid]:
             if block.where and not _matches(sc, block.where):
                 continue
-            for v in block.voice:
-                for n in block.noise:
-                    for c in block.channel:
-                        cohort_id = f"voice={v}|noise={n}|channel={c}"
-                        if cohort_id in seen:  # blocks of a union grid may overlap
-                            continue
-                        seen.add(cohort_id)
-                        voice, noise = suite.voices[v], suite.noises[n]
-                        cells.append(
-                            Cell(
-                                sc,
-                                v,
-                                voice,
-                                n,
-                                noise,
-                                c,
-                                suite.channels[c],
-                                cohort_id,
-                                cohort_tags(sc, v, voice, n, noise, c),
-                            )
-                        )
+            for v, n, c, f in product(block.voice, block.noise, block.channel, block.fault):
+                # Without faults the id keeps its old form, so seeds and call ids do not move.
+                cohort_id = f"voice={v}|noise={n}|channel={c}"
+                cohort_id += "" if f == NO_FAULT else f"|fault={f}"
+                if cohort_id in seen:  # blocks of a union grid may overlap
+                    continue
+                seen.add(cohort_id)
+                voice, noise = suite.voices[v], suite.noises[n]
+                cells.append(
+                    Cell(
+                        sc,
+                        v,
+                        voice,
+                        n,
+                        noise,
+                        c,
+                        suite.channels[c],
+                        cohort_id,
+                        cohort_tags(sc, v, voice, n, noise, c, f),
+                        f,
+                        tuple(suite.faults.get(f, ())),
+                    )
+                )
     return cells
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class _Strict(BaseModel):
@@ -24,6 +24,41 @@ class EvaluatorRef(_Strict):
 
     name: str = Field(min_length=1)
     params: dict[str, Any] = Field(default_factory=dict)
+
+
+class ClaimRule(_Strict):
+    """A sentence by which the agent says a tool's action happened ("I've cancelled it"), and the
+    values it reports that the tool's result must hold (an amount it reads out)."""
+
+    pattern: str = Field(
+        min_length=1, description="regular expression (any case) of a reply claiming the tool ran"
+    )
+    values: dict[str, str] = Field(
+        default_factory=dict,
+        description="named group of the pattern -> dotted path into the tool's result that must "
+        "hold the same value",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_pattern(cls, data: Any) -> Any:
+        return {"pattern": data} if isinstance(data, str) else data
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, pattern: str) -> str:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+        return pattern
+
+    @model_validator(mode="after")
+    def _groups_exist(self) -> ClaimRule:
+        missing = sorted(set(self.values) - set(re.compile(self.pattern).groupindex))
+        if missing:
+            raise ValueError(f"values: {missing[0]!r} is not a named group of the pattern")
+        return self
 
 
 class EvaluationRules(_Strict):
@@ -52,6 +87,15 @@ class EvaluationRules(_Strict):
     )
     forbidden_claims: list[str] = Field(
         default_factory=list, description="promises the agent must never make"
+    )
+    claims: dict[str, list[ClaimRule]] = Field(
+        default_factory=dict,
+        description="tool -> sentences that claim it ran: said without a successful call of the "
+        "tool before or in that turn is a say-do violation",
+    )
+    refusal_phrases: list[str] = Field(
+        default_factory=list,
+        description="phrases of a caller utterance that refuse, besides a leading 'no'",
     )
     entities: list[str] = Field(
         default_factory=list,

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from callgate.scenarios.evaluation import EvaluationRules
+from callgate.scenarios.faults import NO_FAULT, FaultSpec, check_profiles
 
 SCHEMA_VERSION = 1
 
@@ -84,6 +85,11 @@ class Grid(_Strict):
     voice: list[str] = Field(min_length=1)
     noise: list[str] = Field(default_factory=lambda: ["clean"], min_length=1)
     channel: list[str] = Field(default_factory=lambda: ["wideband"], min_length=1)
+    fault: list[str] = Field(
+        default_factory=lambda: [NO_FAULT],
+        min_length=1,
+        description="provider fault profiles of the suite's `faults`, or none",
+    )
     where: dict[str, list[str]] = Field(
         default_factory=dict,
         description="only scenarios whose tags match (tag: [values]; call_type, split, ...)",
@@ -107,6 +113,11 @@ class Utterance(_Strict):
     pause: Pause | None = None
     interrupt_after_ms: int | None = Field(
         None, ge=0, le=30_000, description="start speaking this long after the agent's reply starts"
+    )
+    backchannel: bool = Field(
+        False,
+        description="a short acknowledgement (mm-hm, okay) said over the agent's reply at "
+        "interrupt_after_ms: not a turn, so the caller goes on after the reply ends",
     )
     silence_before_s: float = Field(0.0, ge=0.0, le=120.0)
     rate: float = Field(1.0, gt=0.3, le=3.0)
@@ -141,6 +152,8 @@ class Utterance(_Strict):
         if self.audio is not None and (self.pause is not None or self.rate != 1.0):
             # A recording is played as it was made: no synthesised pause, no speed change.
             raise ValueError("a recorded turn (audio) takes neither pause nor rate")
+        if self.backchannel and self.interrupt_after_ms is None:
+            raise ValueError("a backchannel is said over the agent: give interrupt_after_ms")
         return self
 
 
@@ -185,6 +198,10 @@ class Reaction(_Strict):
     def _otherwise_needs_expect(self) -> Reaction:
         if self.expect and self.otherwise is None:
             raise ValueError("a reaction with expect needs otherwise")
+        if self.say.backchannel or (self.otherwise is not None and self.otherwise.backchannel):
+            # After a backchannel the caller answers the same agent words again: the reaction
+            # would match them again and acknowledge in a loop.
+            raise ValueError("backchannel works only in scripted turns")
         return self
 
 
@@ -217,6 +234,8 @@ class Caller(_Strict):
             if turn.say in SPECIAL_REPLIES:
                 where = f"turns[{i}]" if i < len(self.turns) else "closing"
                 raise ValueError(f"{where}: {turn.say} works only in reactions")
+        if self.closing.backchannel:
+            raise ValueError("closing: backchannel works only in scripted turns")
         return self
 
 
@@ -325,6 +344,7 @@ RESERVED_TAGS = (
     "noise",
     "snr_db",
     "channel",
+    "fault",
     "call_type",
     "tool_path",
     "outcome",
@@ -343,6 +363,9 @@ class Suite(_Strict):
     voices: dict[str, VoiceSpec] = Field(min_length=1)
     noises: dict[str, NoiseSpec] = Field(default_factory=lambda: {"clean": NoiseSpec()})
     channels: dict[str, ChannelSpec] = Field(default_factory=lambda: {"wideband": ChannelSpec()})
+    faults: dict[str, list[FaultSpec]] = Field(
+        default_factory=dict, description="provider fault profiles, the grid's `fault` axis"
+    )
     grids: dict[str, list[Grid]] = Field(min_length=1)
     fixtures: dict[str, dict[str, Any]] = Field(default_factory=_default_fixtures)
     reactions: list[Reaction] = Field(
@@ -357,6 +380,7 @@ class Suite(_Strict):
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Suite:
+        check_profiles(self.faults)
         for gname, blocks in self.grids.items():
             for j, grid in enumerate(blocks):
                 _check_names(f"grids.{gname}[{j}]", grid, self)
@@ -377,6 +401,7 @@ def _check_names(where: str, grid: Grid, suite: Suite) -> None:
         ("voice", suite.voices),
         ("noise", suite.noises),
         ("channel", suite.channels),
+        ("fault", {NO_FAULT: [], **suite.faults}),
     ):
         for name in getattr(grid, dim):
             if name not in table:

@@ -27,9 +27,9 @@ from callgate.agents.voice import (
 )
 from callgate.scenarios.cohorts import Cell
 from callgate.scenarios.model import Reaction
-from callgate.simulation.babble import babble
 from callgate.simulation.caller import ScriptedCaller
-from callgate.simulation.channel import degrade
+from callgate.simulation.faults import plan_for
+from callgate.simulation.line import Line
 from callgate.simulation.speaker import speak
 from callgate.simulation.track import Track
 from callgate.traces.model import (
@@ -92,11 +92,18 @@ def simulate(job: CallJob, env: CallEnv) -> CallTrace:
     # What the line tells an agent before the call starts (a route may depend on it); the
     # caller's accent, the noise and the scenario's expectations stay the simulator's secret.
     metadata = {"locale": job.cell.voice.locale, "channel": job.cell.channel_name}
+    cell = job.cell
+    line = Line(cell.noise, cell.channel, cell.voice, job.seed, env)
     setup = CallSetup(
-        job.call_id, job.seed, job.initial_state, {"scenario": job.cell.scenario.id, **metadata}
+        job.call_id,
+        job.seed,
+        job.initial_state,
+        {"scenario": cell.scenario.id, **metadata},
+        line=line.background,
+        faults=plan_for(cell, job.seed),
     )
     call = agent.open_call(setup, rec)
-    sim = _CallLoop(job, env, call, rec)
+    sim = _CallLoop(job, env, call, rec, line)
     sim.run()
     trace = sim.trace(agent.engines(), call)
     trace.measured = {
@@ -106,8 +113,11 @@ def simulate(job: CallJob, env: CallEnv) -> CallTrace:
 
 
 class _CallLoop:
-    def __init__(self, job: CallJob, env: CallEnv, agent: AgentCall, rec: CallRecorder) -> None:
+    def __init__(
+        self, job: CallJob, env: CallEnv, agent: AgentCall, rec: CallRecorder, line: Line
+    ) -> None:
         self.job = job
+        self.line = line
         self.env = env
         self.agent = agent
         self.rec = rec
@@ -118,6 +128,7 @@ class _CallLoop:
         self.agent_track = Track()
         self.replies: list[Reply] = []
         self.utterances: list[CallerUtteranceTrace] = []
+        self.spans: list[tuple[float, float]] = []  # where the caller's words are on the line
         self.said_count: dict[str, int] = {}
         self.ended_by: EndReason | None = None
         self.error: str | None = None
@@ -195,6 +206,8 @@ class _CallLoop:
             heard = self._say(decision, start)
             caller_free = start + heard.duration
             got = self._take(self.agent.hear(heard, start))
+            if not got and utt.backchannel:
+                continue  # taken as the acknowledgement it is: the caller hears the reply out
             if not got and self.ended_by is None:
                 # The agent heard nothing it took for speech: from its side the line is silent.
                 got = self._take(self.agent.idle(caller_free, caller_free + MAX_IDLE_S, 1))
@@ -238,11 +251,8 @@ class _CallLoop:
         # calls stay paired; a repeat of the words gets fresh noise.
         n = self.said_count.get(utt.say, 0)
         self.said_count[utt.say] = n + 1
-        digest = hashlib.sha256(f"{utt.say}|{n}".encode()).digest()
-        rng = np.random.default_rng([self.job.seed, int.from_bytes(digest[:8], "big")])
-        bed = babble(self.env) if cell.noise.type == "babble" else None
         with self.env.stopwatch.time("channel"):
-            out = degrade(spoken.audio, cell.noise, cell.channel, rng, bed)
+            out = self.line.utterance(spoken.audio, start, utt.say, n)
         index = len(self.utterances)
         rate = 1.0 if spoken.recorded else round(cell.voice.rate * utt.rate * decision.rate, 4)
         pieces = [
@@ -259,7 +269,8 @@ class _CallLoop:
                 start=_r(start),
                 end=_r(start + out.audio.duration),
                 why=decision.why,
-                interrupting=utt.interrupt_after_ms is not None,
+                interrupting=utt.interrupt_after_ms is not None and not utt.backchannel,
+                backchannel=utt.backchannel,
                 voice="recorded" if spoken.recorded else cell.voice_name,
                 rate=rate,
                 gain_db=utt.gain_db + decision.gain_db,
@@ -269,7 +280,17 @@ class _CallLoop:
             )
         )
         self.caller_track.place(out.audio, start)
+        self.spans.append((start, start + out.audio.duration))
         return out.audio
+
+    def _fill_line(self, end: float) -> None:
+        """The caller track between the caller's words: the line as the agent heard it."""
+        t = 0.0
+        for a, b in [*self.spans, (end, end)]:
+            if a - t > 1e-6:
+                self.caller_track.place(self.line.background(t, a), t)
+            t = max(t, b)
+        self.caller_track.pad_to(end)
 
     # -- the trace -----------------------------------------------------------------------------
 
@@ -287,7 +308,8 @@ class _CallLoop:
         events = self.rec.sorted_events()
         end = max([self.caller_track.duration, self.agent_track.duration] + [e.t for e in events])
         self.rec.event(end, "call_end", reason=self.ended_by)
-        self.caller_track.pad_to(end)
+        with self.env.stopwatch.time("channel"):
+            self._fill_line(end)
         self.agent_track.pad_to(end)
         with self.env.stopwatch.time("storage"):
             caller_ref = self.env.blobs.put(self.caller_track.audio())

@@ -76,6 +76,9 @@ class ScriptedCaller:
         return self._say(utt, why)
 
     def _say(self, utt: Utterance, why: str, rate: float = 1.0, gain_db: float = 0.0) -> Decision:
+        if utt.backchannel:
+            # Not a turn: it neither counts towards max_turns nor is what "say again" repeats.
+            return Decision("say", utt, why, rate, gain_db)
         self.spoken += 1
         if why != "repeat":
             self.last = utt

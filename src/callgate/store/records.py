@@ -120,6 +120,15 @@ class CallScores(BaseModel):
         """Time to first audio of each answered turn, in turn order."""
         return [float(t["ttfa_s"]) for t in self.turns if t.get("ttfa_s") is not None]
 
+    def turn_values(self) -> dict[str, list[float]]:
+        """Every number of the per-turn rows by key (``response_latency_s``, ...), in turn order."""
+        out: dict[str, list[float]] = {}
+        for row in self.turns:
+            for key, v in row.items():
+                if key != "turn" and isinstance(v, int | float) and not isinstance(v, bool):
+                    out.setdefault(key, []).append(float(v))
+        return out
+
 
 class CallRow(BaseModel):
     """One call: identity, cohort tags, metrics, outcome and cause (docs/results.md)."""
@@ -144,6 +153,8 @@ class CallRow(BaseModel):
     cause: str | None = None  # the attributed cause (asr, policy, tts, timing), if any
     cause_reason: str = ""
     ttfa: list[float] = Field(default_factory=list)  # time to first audio of each answered turn
+    # Per-turn numbers by key (CallScores.turn_values): a cohort's percentiles pool turns.
+    turn_values: dict[str, list[float]] = Field(default_factory=dict)
     # Set when a run is viewed as baseline vs candidate (callgate.report.data.pair); the store
     # leaves them empty, as a call has no twin until two variants are compared.
     partner: str | None = None
@@ -182,6 +193,7 @@ class CallRow(BaseModel):
             cause=_cause(attribution),
             cause_reason=attribution.reason if attribution else "",
             ttfa=scores.ttfa() if scores else [],
+            turn_values=scores.turn_values() if scores else {},
         )
 
 

@@ -56,6 +56,7 @@ EventKind = Literal[
     "caller_hangup",
     "transfer",
     "agent_error",
+    "provider_fault",  # a provider request failed or answered late (data: stage, fault, ...)
     "call_end",
 ]
 
@@ -83,6 +84,9 @@ class CallerUtteranceTrace(_Model):
     end: float
     why: str = Field(description="script, reaction:<i>, repeat, correction, closing")
     interrupting: bool = False
+    backchannel: bool = Field(
+        False, description="an acknowledgement over the agent's reply, not a turn (mm-hm, okay)"
+    )
     voice: str | None = None
     rate: float = 1.0
     gain_db: float = 0.0

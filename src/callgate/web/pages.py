@@ -22,6 +22,7 @@ from callgate.report.sections import (
     timing_section,
 )
 from callgate.report.signals import signals_section
+from callgate.report.turn_taking import turn_taking_section
 from callgate.results.table import declared_metrics
 from callgate.store.reader import RunRow
 from callgate.store.records import FAIL_METRICS, FAILURE_CAUSES, CallRow, CallScores
@@ -196,6 +197,8 @@ def run_page(view: RunView, f: CallFilter, extra: dict[str, str]) -> str:
         f"{calls_table(view, rows)}</section>"
         f'<section class="card"><h2>Why calls failed</h2>{attribution_section(view)}</section>'
         f'<section class="card"><h2>Timing</h2>{timing_section(view)}</section>'
+        f'<section class="card"><h2>Turn-taking per cohort</h2>{turn_taking_section(view)}'
+        "</section>"
     )
     return layout(f"run {run_id}", body, (f"run {run_id}", None))
 

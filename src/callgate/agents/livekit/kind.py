@@ -16,7 +16,7 @@ from callgate.agents.env import CallEnv
 from callgate.agents.livekit.config import LiveKitConfig
 from callgate.agents.policy import ToolBackend
 from callgate.agents.streaming import StreamingCall, check_tools, load_factory, open_tools
-from callgate.agents.voice import AgentCall, AgentKind, CallSetup
+from callgate.agents.voice import AgentCall, AgentKind, CallSetup, LineAudio
 from callgate.errors import UsageError
 from callgate.speech.engines import package_version
 from callgate.traces.model import CostItem
@@ -51,7 +51,7 @@ class LiveKitAgent:
             self.factory, dict(c.params), self.env, c.agent, c.response_timeout_s
         )
         backend = open_tools(c.tools, setup)
-        call = _LiveKitCall(adapter, c, backend, recorder, self.env)
+        call = _LiveKitCall(adapter, c, backend, recorder, self.env, setup.line)
         adapter.prepare(call.tools)
         return call
 
@@ -67,8 +67,9 @@ class _LiveKitCall(StreamingCall):
         backend: ToolBackend,
         recorder: CallRecorder,
         env: CallEnv,
+        line: LineAudio,
     ) -> None:
-        super().__init__(adapter, config.stream, backend, recorder, env, asr_engine="agent's own")
+        super().__init__(adapter, config.stream, backend, recorder, env, "agent's own", line)
         self.config = config
         self.livekit = adapter
 
@@ -121,4 +122,5 @@ LIVEKIT = AgentKind(
     create=LiveKitAgent,
     check=check,
     description="a LiveKit Agents AgentSession run offline on the virtual clock",
+    fault_stages=("tool",),  # callgate runs the tool backend of every call
 )

@@ -52,7 +52,7 @@ class PipecatAgent:
             measured=c.stream.clock == "measured",
         )
         backend = open_tools(c.tools, setup)
-        call = StreamingCall(adapter, c.stream, backend, recorder, self.env, asr_engine="pipecat")
+        call = StreamingCall(adapter, c.stream, backend, recorder, self.env, "pipecat", setup.line)
         adapter.prepare(call)
         return call
 
@@ -99,4 +99,5 @@ PIPECAT = AgentKind(
     create=PipecatAgent,
     check=check,
     description="a Pipecat pipeline from a factory, fed the simulated caller as streamed audio",
+    fault_stages=("tool",),  # callgate runs the tool backend of every call
 )

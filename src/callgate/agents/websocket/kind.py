@@ -33,7 +33,9 @@ class WebSocketAgent:
     def open_call(self, setup: CallSetup, recorder: CallRecorder) -> AgentCall:
         adapter = WebSocketAdapter(self.config, setup)
         tools = open_tools(self.config.tools, setup)
-        return StreamingCall(adapter, self.config.stream, tools, recorder, self.env, "agent's own")
+        return StreamingCall(
+            adapter, self.config.stream, tools, recorder, self.env, "agent's own", setup.line
+        )
 
 
 def _check(config: WebSocketConfig, models_dir: Path | None) -> None:
@@ -53,4 +55,5 @@ WEBSOCKET = AgentKind(
     create=WebSocketAgent,
     check=_check,
     description=f"an agent behind a WebSocket speaking {PROTOCOL} (audio frames both ways)",
+    fault_stages=("tool",),  # callgate runs the tool backend of every call
 )
