@@ -79,3 +79,29 @@ def test_cli_min_events(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped
     assert code == 0 and "too few events" not in out
     code, _o, err = cli(*args, "--min-events", "0")
     assert code == 2 and "--min-events: must be at least 1" in err
+
+
+def test_the_gate_decides_nothing_on_a_rate_with_too_few_events(tmp_path: Path) -> None:
+    from callgate.gate.decide import decide
+    from callgate.gate.policy import load_policy
+    from comparison.synth import policy_file
+
+    base, cand = (load_side(p, None) for p in _write(tmp_path))
+    specs, _ = select_metrics(base, cand, ["yield_rate"])
+    result = run_compare(base, cand, specs, by=["call_type"], combinations=[], resamples=100)
+    policy = load_policy(
+        str(
+            policy_file(
+                tmp_path,
+                "schema_version: 2\ncohorts: {by: [call_type], min_calls: 10}\n"
+                "metrics:\n  yield_rate: {non_inferiority_margin: 0.05}\n",
+            )
+        )
+    )
+    decision = decide(policy, result.slices, result.comparisons)
+    checks = {c.slice: c for c in decision.checks if c.metric == "yield_rate"}
+    # Cohort b's two talk-overs a side decide nothing: a call has a rate only if it had an event,
+    # so the gate's min_calls already counts events; cohort a's 60 (a third not yielded) block.
+    assert checks["call_type=b"].verdict == "too few calls to tell"
+    assert checks["call_type=b"].status != "block"
+    assert checks["call_type=a"].status == "block"
