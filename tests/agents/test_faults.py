@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from agents.test_streaming import Cards
 from callgate.agents.env import CallEnv
 from callgate.agents.faults import FaultPlan, take_fault, with_faults
 from callgate.agents.latency import LatencySampler
 from callgate.agents.pipeline_config import PipelineConfig
 from callgate.agents.pipeline_faults import Stages
-from callgate.agents.policy import JSON, ToolResult, ToolSchema
 from callgate.agents.streaming import AgentLink, StreamingCall, StreamSettings
 from callgate.agents.voice import AgentFailure
 from callgate.scenarios.faults import FaultSpec
@@ -161,21 +161,6 @@ def test_a_policy_that_never_answers_fails_the_call_after_its_retries(tmp_path: 
 
 
 # -- tool faults, for every agent kind ---------------------------------------------------------
-
-
-class Cards:
-    def __init__(self) -> None:
-        self.frozen: list[str] = []
-
-    def schemas(self) -> list[ToolSchema]:
-        return [ToolSchema("freeze", "freeze a card", {"properties": {"card": {}}})]
-
-    def call(self, name: str, args: JSON) -> ToolResult:
-        self.frozen.append(args["card"])
-        return ToolResult(ok=True, result={"status": "frozen"})
-
-    def state(self) -> JSON:
-        return {"frozen": list(self.frozen)}
 
 
 TOOL_DOWN = FaultPlan("tools-down", (FaultSpec(stage="tool", kind="timeout", share=1.0),), 2)

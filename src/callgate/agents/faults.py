@@ -82,6 +82,15 @@ class AppliedFault:
     profile: str = ""
     injected: bool = True  # False: no fault was drawn, the agent's own timeout cut a slow answer
 
+    @classmethod
+    def met(
+        cls, stage: str, fault: FaultSpec, provider: str, request: int, attempt: int, profile: str
+    ) -> AppliedFault:
+        """A drawn fault as met: a slow answer costs its extra delay, a failure its wait."""
+        failed = fault.kind != "slow"
+        cost = fault.delay_s if failed else float(fault.extra_s or 0.0)
+        return cls(stage, fault.kind, provider, request, attempt, cost, failed, profile)
+
     def record(self, rec: CallRecorder, t: float, turn: int | None) -> None:
         """One ``provider_fault`` event at ``t``, where the fault shows: when the agent gives up,
         or when the late answer arrives."""
@@ -129,12 +138,8 @@ class FaultyTools:
         if fault is None:
             self.last = None
             return self.backend.call(name, args)
-        failed = fault.kind != "slow"
-        cost = fault.delay_s if failed else float(fault.extra_s or 0.0)
-        self.last = AppliedFault(
-            "tool", fault.kind, name, request, 0, cost, failed, self.plan.profile
-        )
-        if not failed:
+        self.last = AppliedFault.met("tool", fault, name, request, 0, self.plan.profile)
+        if not self.last.failed:
             return self.backend.call(name, args)
         what = "timed out" if fault.kind == "timeout" else "failed"
         return ToolResult(ok=False, error=f"{name}: the service {what} (provider fault)")

@@ -171,11 +171,7 @@ class Stages:
             )
             met = None
             if fault is not None:
-                failed = fault.kind != "slow"
-                cost = fault.delay_s if failed else float(fault.extra_s or 0.0)
-                met = AppliedFault(
-                    stage, fault.kind, p.name, request, attempt, cost, failed, profile
-                )
+                met = AppliedFault.met(stage, fault, p.name, request, attempt, profile)
             took = latency if met is None else met.took(latency)
             if timeout_s is not None and took > timeout_s:  # the agent stops waiting
                 injected = fault is not None

@@ -29,6 +29,7 @@ __all__ = [
     "mulaw_decode",
     "mulaw_encode",
     "pink_noise",
+    "send",
     "white_noise",
 ]
 
@@ -135,8 +136,14 @@ def degrade(
     babble: Audio | None = None,
 ) -> ChannelResult:
     """Noise first (the room around the caller), then the line to the agent, then the channel's
-    own transforms in order."""
-    result = apply_channel(add_noise(audio, noise, rng, babble), channel, rng)
+    own transforms in order. One clip on its own; a call's line is
+    :class:`callgate.simulation.line.Line`, which mixes the room over the whole call."""
+    return send(add_noise(audio, noise, rng, babble), channel, rng)
+
+
+def send(audio: Audio, channel: ChannelSpec, rng: np.random.Generator) -> ChannelResult:
+    """``audio`` (the room already in it) down the line: the channel, then its transforms."""
+    result = apply_channel(audio, channel, rng)
     if not channel.transforms:
         return result
     out = result.audio

@@ -28,9 +28,8 @@ import numpy as np
 from callgate.agents.env import CallEnv
 from callgate.scenarios.model import ChannelSpec, NoiseSpec, VoiceSpec
 from callgate.simulation.babble import babble
-from callgate.simulation.channel import ChannelResult, apply_channel
+from callgate.simulation.channel import ChannelResult, send
 from callgate.simulation.noise import NOMINAL_SPEECH_DBFS, active_mask, pink_noise, white_noise
-from callgate.simulation.transforms import CHANNEL_TRANSFORMS
 from callgate.speech.audio import SAMPLE_RATE, Audio
 from callgate.speech.engines import get_tts
 
@@ -140,10 +139,4 @@ class Line:
     def _send(self, x: np.ndarray, rng: np.random.Generator) -> ChannelResult:
         # Peaks of a loud caller plus the room saturate the microphone, as in life.
         audio = Audio(np.clip(x, -1.0, 1.0).astype(np.float32), SAMPLE_RATE)
-        result = apply_channel(audio, self.channel, rng)
-        if not self.channel.transforms:
-            return result
-        out = result.audio
-        for ref in self.channel.transforms:
-            out = CHANNEL_TRANSFORMS.create(ref.name, **ref.params).apply(out, rng)
-        return ChannelResult(out, result.packets_total, result.packets_lost)
+        return send(audio, self.channel, rng)

@@ -37,14 +37,18 @@ def require(kind: str, engine: str, module: str, package: str) -> None:
 
     Uses ``find_spec`` rather than an import so that checking stays cheap for heavy packages.
     """
-    try:
-        found = importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):
-        found = False
-    if not found:
+    if not installed(module):
         raise MissingModelError(
             f"{kind} {engine!r} needs the package {package!r} (pip install {package})"
         )
+
+
+def installed(module: str) -> bool:
+    """Whether ``module`` can be imported, without importing it."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def package_version(package: str) -> str:

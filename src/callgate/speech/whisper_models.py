@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from callgate.errors import MissingModelError, UsageError
-from callgate.speech.engines import package_version
+from callgate.speech.engines import installed, package_version
 
 _SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.json")
 _CHUNK = 1 << 22
@@ -67,11 +67,7 @@ def default_cache_dir() -> Path:
 def check_installed(spec: WhisperModelSpec) -> None:
     """Fail in one line saying what to install, if a package of the model is missing."""
     for module, package in zip(spec.modules, spec.packages, strict=True):
-        try:
-            found = importlib.util.find_spec(module) is not None
-        except (ImportError, ValueError):
-            found = False
-        if not found:
+        if not installed(module):
             raise MissingModelError(
                 f"ASR engine 'whisper' needs the package {package!r} ({spec.install})"
             )
