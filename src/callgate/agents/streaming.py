@@ -350,8 +350,10 @@ class StreamingCall:
         while until - self.pos > 1e-9 and not self._ended:
             if until_answer and self._started > self._answer_after:
                 return
-            piece = min(until - self.pos, _LINE_PIECE_S)
-            self._stream(self.line(self.pos, self.pos + piece), until_answer=until_answer)
+            piece = self.line(self.pos, self.pos + min(until - self.pos, _LINE_PIECE_S))
+            if len(piece.samples) == 0:
+                return  # less than a sample to go: streaming it would not move the clock
+            self._stream(piece, until_answer=until_answer)
 
     def _stream(self, audio: Audio, *, until_answer: bool = False) -> None:
         """Push ``audio`` frame by frame; with ``until_answer``, stop once a reply has started
