@@ -59,14 +59,17 @@ def _smart(**extra: Any) -> dict[str, Any]:
 
 
 # A noise floor from a higher percentile of the line's frames sits in the room's noise rather than
-# in its quietest moments; with a smaller margin it still hears quiet speech above it.
+# in its quietest moments; with a smaller margin it still hears quiet speech above it, and a
+# longer minimum of speech keeps short bursts of the room from opening a turn.
 ADAPTED = {"engine": "energy", "floor_percentile": 40.0, "margin_db": 6.0}
+ADAPTED_150 = {**ADAPTED, "min_speech_ms": 150.0}
 ADAPTED_25 = {"engine": "energy", "floor_percentile": 25.0}
 OPTIONS = [
     Option("energy, wait 800 ms", {"engine": "energy"}, {"end_of_turn_silence_ms": 800}),
     Option("energy, wait 500 ms", {"engine": "energy"}, {"end_of_turn_silence_ms": 500}),
     Option("energy p25, wait 800 ms", ADAPTED_25, {"end_of_turn_silence_ms": 800}),
     Option("energy p40 6 dB, wait 800 ms", ADAPTED, {"end_of_turn_silence_ms": 800}),
+    Option("energy p40 6 dB 150 ms, wait 800", ADAPTED_150, {"end_of_turn_silence_ms": 800}),
     Option("silero, wait 800 ms", {"engine": "silero"}, {"end_of_turn_silence_ms": 800}),
     Option(
         "silero 0.8, wait 800 ms",
@@ -74,7 +77,7 @@ OPTIONS = [
         {"end_of_turn_silence_ms": 800},
     ),
     Option("energy + smart-turn", {"engine": "energy"}, _smart()),
-    Option("energy p40 6 dB + smart-turn", ADAPTED, _smart()),
+    Option("energy p40 6 dB 150 ms + smart-turn", ADAPTED_150, _smart()),
     Option("silero + smart-turn", {"engine": "silero"}, _smart()),
 ]
 
@@ -180,7 +183,7 @@ def _print(r: dict[str, Any]) -> None:
         else "-"
     )
     print(
-        f"{r['voice']:<10} {r['noise']:<10} {r['option']:<29} n={r['turns']:<3} "
+        f"{r['voice']:<10} {r['noise']:<10} {r['option']:<36} n={r['turns']:<3} "
         f"cut-off {pct(r['cut_off'])} (missed {pct(r['missed'])})  false {pct(r['false_turn'])}"
         f"  latency p50/p90 {lat}  forced {pct(r['forced'])}  [{r['seconds']:.1f} s]",
         flush=True,

@@ -220,3 +220,33 @@ def test_an_agent_failure_propagates_and_the_adapter_is_closed(tmp_path: Path) -
         call.hear(tone(1.0), 1.0)
     assert call.finish() == {"frozen": []}
     assert adapter.closed
+
+
+class Listening(Scripted):
+    """Scripted, and keeps every frame it was streamed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.frames: list[Audio] = []
+
+    def push(self, frame: Audio) -> None:
+        self.frames.append(frame)
+        super().push(frame)
+
+
+def test_the_line_between_the_callers_words_is_streamed_not_silence(tmp_path: Path) -> None:
+    def hum(t0: float, t1: float) -> Audio:  # a quiet room: below the agent's speech level
+        return Audio(np.full(round((t1 - t0) * SAMPLE_RATE), 0.01, dtype=np.float32))
+
+    agent = Listening()
+    rec, cards = CallRecorder(), Cards()
+    settings = StreamSettings(clock="audio", reply_timeout_s=3.0, greeting_wait_s=1.0)
+    call = StreamingCall(agent, settings, cards, rec, CallEnv.at(tmp_path), "asr", hum)
+    call.start(0.0)
+    call.hear(tone(1.0), 1.5)
+    before_words = np.concatenate([f.samples for f in agent.frames])[:SAMPLE_RATE]
+    assert np.allclose(before_words, 0.01)  # the room, from the first frame on
+    # Less than a sample to go streams nothing and returns (it once spun forever).
+    pos = call.pos
+    call._stream_silence(pos + 1e-8)
+    assert call.pos == pos

@@ -46,7 +46,7 @@ def assert_clean_failure(code: int, err: str, needle: str, store: Path) -> None:
         (
             "end_of_turn_silence_ms: 800",
             "end_of_turn_silence_ms: -5",
-            "v.yaml:45: agent.turn.end_of_turn_silence_ms: Input should be greater than or equal",
+            "v.yaml:46: agent.turn.end_of_turn_silence_ms: Input should be greater than or equal",
         ),
         (
             "name: banking",
@@ -67,7 +67,7 @@ def assert_clean_failure(code: int, err: str, needle: str, store: Path) -> None:
         (
             "    barge_in: true",
             "    barge_in: true\n    barge: 1",
-            "v.yaml:47: agent.turn.barge: Extra inputs",
+            "v.yaml:48: agent.turn.barge: Extra inputs",
         ),
         (
             "model: tiny.en",

@@ -64,7 +64,16 @@ def test_asr_accuracy_follows_accent_noise_and_channel(shared_store: Path) -> No
     assert wer["clean"] < wer["babble_wide"] < wer["babble_phone"], wer  # noise, then channel
     assert wer["clean"] + 0.3 < wer["scottish"], wer  # accent
     rows, _ = call_rows(store, run_id)
-    assert all(r["asr_wer"] == r["asr_wer"] for r in rows)  # every call scored (no NaN)
+    # Every call in which the agent heard the caller's words is scored (no NaN). On a noisy line
+    # the agent may take a burst of the room for a turn, Whisper hears "Thank you." in it and the
+    # agent says goodbye before the caller speaks: such a call has no words to score.
+    heard = {
+        r["call_id"]
+        for r in rows
+        if any(t.reference_text for t in store.call(run_id, r["call_id"]).agent_turns)
+    }
+    assert heard and all(r["asr_wer"] == r["asr_wer"] for r in rows if r["call_id"] in heard)
+    assert len(heard) >= 0.9 * len(rows)
 
 
 def test_misrecognised_merchant_leads_to_a_wrong_tool_call_that_is_caught(

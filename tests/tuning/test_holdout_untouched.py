@@ -94,7 +94,10 @@ def test_poisoned_holdout_changes_no_candidate_and_reads_are_dev_only(
 
     run_id = traces[0][0].run_id  # the shared store holds other tests' runs too
     before = tune_outputs(cli, clean, run_id, tmp_path / "tuned")
-    assert "asr-hints/candidate.yaml" in before
+    # Some job proposes a candidate, and the hint job measured its terms on dev turns (whether it
+    # proposes depends on a few turns' WER: on this small run it found the hints over-biased).
+    assert any(k.endswith("/candidate.yaml") for k in before), sorted(before)
+    assert "missed_terms" in before["asr-hints/figures"]
     assert "pairs" in before["intent-retrain/figures"]  # it labelled dev turns (candidate or not)
     after = tune_outputs(cli, poisoned, run_id, tmp_path / "tuned-poisoned")
     # Candidates, training data and every measured figure; the training file's absolute path
