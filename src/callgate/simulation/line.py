@@ -107,7 +107,8 @@ class Line:
 
     def utterance(self, speech: Audio, start: float, words: str, repeat: int) -> ChannelResult:
         """``speech`` (clean, 16 kHz) said at ``start``, with the room under it, down the line.
-        The line from ``start`` on belongs to this utterance's stretch of the bed."""
+        The line from a second before ``start`` on belongs to this utterance's stretch of the
+        bed."""
         digest = hashlib.sha256(f"{words}|{repeat}".encode()).digest()
         key = int.from_bytes(digest[:8], "big")
         offset = int(np.random.default_rng([self.seed, key]).integers(0, len(self.bed)))
