@@ -136,3 +136,26 @@ def test_smart_turn_features_match_pipecats_own() -> None:
     x = (0.1 * rng.standard_normal(16000 * 3)).astype(np.float32)
     theirs = features.compute_whisper_log_mel_features(np.pad(x, (128000 - len(x), 0)))
     assert np.abs(log_mel(x) - theirs).max() < 1e-5
+
+
+def test_a_missing_smart_turn_model_is_one_error_on_the_field_before_a_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from callgate.agents import pipeline_check
+    from callgate.errors import MissingModelError, UsageError
+
+    def missing() -> None:
+        raise MissingModelError("end-of-turn model 'smart-turn' needs the package 'pipecat-ai'")
+
+    monkeypatch.setattr(pipeline_check, "smart_turn", missing)
+    config = pipeline_check.PipelineConfig.model_validate(
+        {
+            "policy": {"name": "banking"},
+            "tools": {"toolset": "banking"},
+            "turn": {"detector": "smart-turn"},
+        }
+    )
+    with pytest.raises(UsageError) as err:
+        pipeline_check.check_pipeline(config, None)
+    assert err.value.field == "turn.detector"
+    assert "pip install 'callgate[pipecat]'" in str(err.value)
