@@ -1,22 +1,30 @@
-"""Per-turn WER and CER speed: callgate's bulk-scoring path against jiwer, side by side.
+"""Per-turn text scoring speed: what ASRAccuracy and TTSAccuracy run, against jiwer, in one run.
 
-Generates seeded (reference, hypothesis) turn pairs that look like ASR output on banking calls
-(5-15 words, 10-30% of the words substituted, deleted or inserted, amounts written as digits on
-one side and words on the other), normalises every text once with ``callgate.evaluators.text``
-(timed and printed on its own: it is not part of the comparison), then times on the same
-normalised pairs:
+Both evaluators score each turn with ``callgate.evaluators.turn_text.compare_turn``: normalise both
+texts (``normalize``, with its cache), align the words (rapidfuzz opcodes over word ids) into the
+substituted, deleted and inserted words, count character errors (ASR only: a distance) and check
+the turn's critical entities. This times that function on seeded (reference, hypothesis) turn
+pairs that look like ASR output on banking calls (5-15 words, 10-30% of the words substituted,
+deleted or inserted, amounts written as digits on one side and words on the other; entities: two
+scenario words plus the turn's amount), against jiwer doing the same work:
 
-(a) jiwer alone, per pair: both ways jiwer gives a per-pair WER and CER are timed,
-    ``jiwer.wer`` + ``jiwer.cer`` and ``jiwer.process_words`` + ``jiwer.process_characters``, and
-    the cheaper one is the baseline (a jiwer call on lists gives only the corpus rate);
-(b) callgate's ``wer_cer_only(ref, hyp, normalized=True)``, the path evaluators use in bulk;
+(a) callgate, ASRAccuracy's turn: ``compare_turn(ref, hyp, entities, chars=True)``, with the
+    normaliser's caches cleared before every timed pass (cold: each distinct text is normalised
+    once); also TTSAccuracy's turn (no characters), ASRAccuracy's turn with a warm cache, and
+    the turn scored with the full alignments (``word_errors`` + ``char_errors`` +
+    ``entity_hits``, what ``ASRAccuracy.evaluate`` runs on one recording);
+(b) jiwer with its own normalisation (lower case, contractions, punctuation, spaces as a
+    ``Compose`` chain): ``process_words`` and ``process_characters`` on the raw texts, with the
+    substituted, deleted and inserted words read off its alignment;
+(c) jiwer on text callgate normalised beforehand (not timed): the same calls, default transforms.
 
-and prints both times and the ratio callgate/jiwer (goal <= 1.5, lower is better), plus the time
-of full word alignments (``word_errors``) and of word + character alignments. Every timing is the
-best of ``--repeat`` runs; times are also scaled to 100k pairs. WER and CER from (a) and (b) are
-checked to agree on every pair.
+jiwer has no entity check, so (b) and (c) do a little less than (a). Prints each time per pass,
+per 100k turns and per turn, the ratios callgate / jiwer, and whether the goal (a) <= (b) is met.
+Before timing it checks, on every pair, that callgate's WER, CER and substituted, deleted and
+inserted words equal jiwer's on the same normalised text, and equal those of the full
+alignments, entity hits included. Every time is the best of ``--repeat`` passes.
 
-Usage: python benchmarks/wer.py [--pairs 100000] [--seed 7] [--repeat 3]
+Usage: python benchmarks/wer.py [--pairs 20000] [--seed 7] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -30,7 +38,9 @@ from collections.abc import Callable
 
 import jiwer
 
-from callgate.evaluators.text import char_errors, normalize, wer_cer_only, word_errors
+from callgate.evaluators import text
+from callgate.evaluators.text import char_errors, entity_hits, normalize, word_errors
+from callgate.evaluators.turn_text import TurnText, compare_turn
 
 Pairs = list[tuple[str, str]]
 
@@ -79,9 +89,83 @@ def make_pairs(n: int, seed: int) -> Pairs:
     return pairs
 
 
-def best_of(repeat: int, fn: Callable[[], object]) -> float:
+CRITICAL = ("freeze", "debit card")  # a scenario's critical entities, checked on every turn
+Turns = list[tuple[str, str, list[str]]]  # (reference, hypothesis, entities)
+Edits = tuple[list[tuple[str, str]], list[str], list[str]]  # substituted, deleted, inserted
+
+_CLEANUP = [jiwer.ToLowerCase(), jiwer.ExpandCommonEnglishContractions(), jiwer.RemovePunctuation()]
+_CLEANUP += [jiwer.RemoveMultipleSpaces(), jiwer.Strip()]
+JIWER_WORDS = jiwer.Compose([*_CLEANUP, jiwer.ReduceToListOfListOfWords()])
+JIWER_CHARS = jiwer.Compose([*_CLEANUP, jiwer.ReduceToListOfListOfChars()])
+
+
+def with_entities(pairs: Pairs) -> Turns:
+    """Each turn's entities: the scenario's plus the amount the caller said, if any."""
+    return [(r, h, [*CRITICAL, *(a for a in AMOUNTS if a in r)]) for r, h in pairs]
+
+
+def jiwer_edits(out: jiwer.WordOutput) -> Edits:
+    ref, hyp = out.references[0], out.hypotheses[0]
+    subs: list[tuple[str, str]] = []
+    dels: list[str] = []
+    ins: list[str] = []
+    for c in out.alignments[0]:
+        if c.type == "substitute":
+            i, j = slice(c.ref_start_idx, c.ref_end_idx), slice(c.hyp_start_idx, c.hyp_end_idx)
+            subs += zip(ref[i], hyp[j], strict=True)
+        elif c.type == "delete":
+            dels += ref[c.ref_start_idx : c.ref_end_idx]
+        elif c.type == "insert":
+            ins += hyp[c.hyp_start_idx : c.hyp_end_idx]
+    return subs, dels, ins
+
+
+def jiwer_turn(
+    ref: str, hyp: str, words: jiwer.Compose = JIWER_WORDS, chars: jiwer.Compose = JIWER_CHARS
+) -> tuple[float, float, Edits]:
+    w = jiwer.process_words(ref, hyp, words, words)
+    c = jiwer.process_characters(ref, hyp, chars, chars)
+    return w.wer, c.cer, jiwer_edits(w)
+
+
+def clear_caches() -> None:
+    normalize.cache_clear()
+    text._spoken.cache_clear()  # amounts read as words
+
+
+def full_alignments(ref: str, hyp: str, entities: list[str]) -> tuple[object, ...]:
+    """The same turn scored with the full word and character alignments (as ``evaluate`` does)."""
+    we, ce = word_errors(ref, hyp), char_errors(ref, hyp)
+    deleted = [a.ref for a in we.alignment if a.op == "delete"]
+    inserted = [a.hyp for a in we.alignment if a.op == "insert"]
+    edits = (we.substitution_pairs(), deleted, inserted)
+    return we.wer, ce.cer, edits, entity_hits(entities, ref, hyp)
+
+
+def check(turns: Turns) -> None:
+    """Exit unless callgate agrees with jiwer and with the full alignments on every turn."""
+    for r, h, ents in turns:
+        ours = compare_turn(r, h, ents, chars=True)
+        edits = (ours.words.substituted, ours.words.deleted, ours.words.inserted)
+        theirs = jiwer_turn(normalize(r), normalize(h), jiwer.wer_default, jiwer.cer_default)
+        if (
+            ours.wer is None
+            or ours.cer is None
+            or abs(ours.wer - theirs[0]) > 1e-9
+            or abs(ours.cer - theirs[1]) > 1e-9
+            or edits != theirs[2]
+        ):
+            sys.exit(f"callgate {ours} and jiwer {theirs} disagree on {r!r} / {h!r}")
+        full = full_alignments(r, h, ents)
+        if (ours.wer, ours.cer, edits, ours.entities) != full:
+            sys.exit(f"compare_turn {ours} and the full alignments {full} differ on {r!r} / {h!r}")
+
+
+def best_of(repeat: int, fn: Callable[[], object], cold: bool = False) -> float:
     times = []
     for _ in range(repeat):
+        if cold:
+            clear_caches()
         gc.collect()
         t0 = time.perf_counter()
         fn()
@@ -91,71 +175,59 @@ def best_of(repeat: int, fn: Callable[[], object]) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--pairs", type=int, default=100_000)
+    ap.add_argument("--pairs", type=int, default=20_000)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     n, scale = args.pairs, 100_000 / args.pairs
 
-    raw = make_pairs(n, args.seed)
-    normalize.cache_clear()  # a cold cache: time the normaliser itself
-    t0 = time.perf_counter()
-    pairs = [(normalize(r), normalize(h)) for r, h in raw]
-    t_norm = time.perf_counter() - t0
+    turns = with_entities(make_pairs(n, args.seed))
+    check(turns)
+    normalised = [(normalize(r), normalize(h)) for r, h, _ in turns]
 
-    def jiwer_wer_cer() -> list[tuple[float, float]]:
-        return [(jiwer.wer(r, h), jiwer.cer(r, h)) for r, h in pairs]
+    def asr_turns() -> list[TurnText]:
+        return [compare_turn(r, h, ents, chars=True) for r, h, ents in turns]
 
-    def jiwer_process() -> list[tuple[float, float]]:
-        return [
-            (jiwer.process_words(r, h).wer, jiwer.process_characters(r, h).cer) for r, h in pairs
-        ]
+    def tts_turns() -> list[TurnText]:
+        return [compare_turn(r, h, ents) for r, h, ents in turns]
 
-    def callgate_fast() -> list[tuple[float | None, float | None]]:
-        return [wer_cer_only(r, h, normalized=True) for r, h in pairs]
+    def full() -> list[tuple[object, ...]]:
+        return [full_alignments(r, h, ents) for r, h, ents in turns]
 
-    def callgate_words() -> None:
-        for r, h in pairs:
-            word_errors(r, h, normalized=True)
+    def jiwer_own() -> list[tuple[float, float, Edits]]:
+        return [jiwer_turn(r, h) for r, h, _ in turns]
 
-    def callgate_both() -> None:
-        for r, h in pairs:
-            word_errors(r, h, normalized=True)
-            char_errors(r, h, normalized=True)
+    def jiwer_prenormalised() -> list[tuple[float, float, Edits]]:
+        return [jiwer_turn(r, h, jiwer.wer_default, jiwer.cer_default) for r, h in normalised]
 
-    for (r, h), ours, theirs in zip(pairs, callgate_fast(), jiwer_wer_cer(), strict=True):
-        if (
-            ours[0] is None
-            or ours[1] is None
-            or abs(ours[0] - theirs[0]) > 1e-9
-            or abs(ours[1] - theirs[1]) > 1e-9
-        ):
-            sys.exit(f"callgate {ours} and jiwer {theirs} disagree on {r!r} / {h!r}")
-
-    t_jw = best_of(args.repeat, jiwer_wer_cer)
-    t_jp = best_of(args.repeat, jiwer_process)
-    t_cg = best_of(args.repeat, callgate_fast)
-    t_words = best_of(args.repeat, callgate_words)
-    t_both = best_of(args.repeat, callgate_both)
-    baseline, name = min((t_jw, "jiwer.wer + jiwer.cer"), (t_jp, "process_words + _characters"))
-    words = sum(len(r.split()) for r, _ in pairs) / n
+    t_asr = best_of(args.repeat, asr_turns, cold=True)
+    t_tts = best_of(args.repeat, tts_turns, cold=True)
+    t_full = best_of(args.repeat, full, cold=True)
+    asr_turns()  # fill the caches
+    t_warm = best_of(args.repeat, asr_turns)
+    t_own = best_of(args.repeat, jiwer_own)
+    t_pre = best_of(args.repeat, jiwer_prenormalised)
+    words = sum(len(r.split()) for r, _ in normalised) / n
 
     def row(label: str, seconds: float) -> None:
         us = seconds / n * 1e6
-        print(f"  {label:<44} {seconds:8.3f} s  {seconds * scale:8.3f} s/100k  {us:7.2f} us/pair")
+        print(f"  {label:<50} {seconds:7.3f} s  {seconds * scale:7.3f} s/100k  {us:6.2f} us/turn")
 
-    print(f"{n:,} pairs, {words:.1f} reference words on average, seed {args.seed}, "
-          f"best of {args.repeat}; WER/CER agree with jiwer on every pair")  # fmt: skip
-    row("normalise both sides once (cold cache)", t_norm)
-    print("(a) jiwer, per pair WER + CER")
-    row("jiwer.wer + jiwer.cer", t_jw)
-    row("jiwer.process_words + process_characters", t_jp)
-    print("(b) callgate, per pair WER + CER")
-    row("wer_cer_only(normalized=True)", t_cg)
-    print(f"ratio callgate / jiwer ({name}): {t_cg / baseline:.3f}  (goal <= 1.5)")
-    print("full alignments")
-    row("word_errors", t_words)
-    row("word_errors + char_errors", t_both)
+    print(f"{n:,} turns, {words:.1f} normalised reference words on average, seed {args.seed}, "
+          f"best of {args.repeat}; WER, CER and edits agree with jiwer on every turn")  # fmt: skip
+    print("(a) callgate, compare_turn (normalise, align, edits, entities)")
+    row("ASRAccuracy's turn, chars=True, cold cache", t_asr)
+    row("TTSAccuracy's turn, no chars, cold cache", t_tts)
+    row("ASRAccuracy's turn, warm cache", t_warm)
+    row("full alignments (word_ + char_errors), cold cache", t_full)
+    print("(b) jiwer, own normalisation chain + process_words + process_characters")
+    row("raw texts", t_own)
+    print("(c) jiwer, process_words + process_characters")
+    row("text callgate normalised beforehand (not timed)", t_pre)
+    ratios = f"(a) ASR cold / (b) {t_asr / t_own:.3f}, (a) ASR cold / (c) {t_asr / t_pre:.3f}"
+    print(f"ratio callgate / jiwer: {ratios}, (a) ASR warm / (c) {t_warm / t_pre:.3f}")
+    verdict = "met" if t_asr <= t_own else "NOT met"
+    print(f"goal, the evaluator path at or below jiwer's time ((a) ASR cold <= (b)): {verdict}")
 
 
 if __name__ == "__main__":

@@ -17,8 +17,10 @@ from callgate.evaluators.text import (
     entity_accuracy,
     entity_hits,
     normalize,
+    remove_punctuation,
     tokens,
     wer_cer_only,
+    word_edits,
     word_errors,
 )
 
@@ -286,3 +288,30 @@ def test_word_map_falls_back_per_pair_when_full(monkeypatch: pytest.MonkeyPatch)
     result = word_errors("zyzzyva quokka card", "zyzzyvas quokka card extra")
     assert (result.substitutions, result.insertions, result.hits) == (1, 1, 2)
     assert "zyzzyvas" not in text._VOCAB
+
+
+def test_word_edits_are_word_errors_without_hits() -> None:
+    edits = word_edits("Freeze my debit card", "fees my card")
+    assert edits.substituted == [("freeze", "fees")] and edits.deleted == ["debit"]
+    assert edits.inserted == [] and (edits.ref_len, edits.hyp_len, edits.errors) == (4, 3, 2)
+    assert edits.wer == pytest.approx(0.5)
+    assert word_edits("freeze card", "uh freeze my card").inserted == ["uh", "my"]
+    assert word_edits("$50", "fifty dollars", normalized=True).errors == 2  # 1 sub + 1 ins
+    empty = word_edits("", "uh huh")
+    assert empty.wer is None and empty.inserted == ["uh", "huh"]
+    rng = random.Random(7)
+    for _ in range(1000):
+        ref, hyp = _random_pair(rng)
+        full, edits = word_errors(ref, hyp), word_edits(ref, hyp)
+        assert edits.substituted == full.substitution_pairs() and edits.wer == full.wer
+        assert edits.deleted == [a.ref for a in full.alignment if a.op == "delete"]
+        assert edits.inserted == [a.hyp for a in full.alignment if a.op == "insert"]
+        assert (edits.ref_len, edits.hyp_len) == (full.ref_len, full.hyp_len)
+
+
+def test_ascii_fast_paths_match_the_regexes() -> None:
+    for c in map(chr, range(128)):  # the byte table is the regex's rule, character by character
+        assert remove_punctuation(f"a{c}b") == text._PUNCT_RE.sub(" ", f"a{c}b")
+    assert remove_punctuation("café, naïve_é!") == "café  naïve é "  # not ASCII: the regex
+    assert normalize("no numbers here, none") == "no numbers here none"
+    assert normalize("٥ items, ５ items") == "five items five items"  # Arabic-Indic, full-width

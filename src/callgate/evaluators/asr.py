@@ -25,6 +25,7 @@ from callgate.evaluators.text import (
     entity_hits,
     word_errors,
 )
+from callgate.evaluators.turn_text import compare_turn
 from callgate.traces.model import CallTrace
 
 ACCURACY = Metric(
@@ -91,31 +92,29 @@ class ASRAccuracy(BatchMixin):
         errs = ref_words = 0
         cerrs = ref_chars = 0
         hits_all = []
+        spellings = self._canon if self.spellings else None  # entities in the suite's spelling
         for t in turns:
             assert t.asr is not None and t.reference_text is not None
-            ref, hyp = self._canon(t.reference_text), self._canon(t.asr.text)
-            we = word_errors(ref, hyp, normalized=True)
-            ce = char_errors(ref, hyp, normalized=True)
-            entities = self._entities(_turn_entities(call, t.heard_start, t.heard_end))
-            hits = entity_hits(entities, ref, hyp, normalized=True)
-            hits_all += hits
-            errs += we.substitutions + we.deletions + we.insertions
-            ref_words += we.ref_len
-            cerrs += ce.substitutions + ce.deletions + ce.insertions
-            ref_chars += ce.ref_len
+            entities = _turn_entities(call, t.heard_start, t.heard_end)
+            tt = compare_turn(
+                t.reference_text, t.asr.text, entities, spellings=spellings, chars=True
+            )
+            hits_all += tt.entities
+            errs += tt.words.errors
+            ref_words += tt.words.ref_len
+            cerrs += tt.char_errors or 0  # always counted with chars=True
+            ref_chars += len(tt.reference)
             rows.append(
                 {
                     "turn": t.index,
                     "reference": t.reference_text,
                     "hypothesis": t.asr.text,
                     "confidence": t.asr.confidence,
-                    "asr_wer": we.wer,
-                    "substitutions": [list(p) for p in we.substitution_pairs()],
-                    "deletions": [op.ref for op in we.alignment if op.op == "delete"],
-                    "insertions": [op.hyp for op in we.alignment if op.op == "insert"],
-                    "entities_missed": [
-                        h.entity for h in hits if h.in_reference and not h.recognized
-                    ],
+                    "asr_wer": tt.wer,
+                    "substitutions": [list(p) for p in tt.words.substituted],
+                    "deletions": tt.words.deleted,
+                    "insertions": tt.words.inserted,
+                    "entities_missed": tt.entities_missed(),
                 }
             )
         wer = errs / ref_words if ref_words else None

@@ -22,13 +22,8 @@ import numpy as np
 
 from callgate.errors import MissingModelError
 from callgate.evaluators.base import EvalContext, EvalResult, Metric, result
-from callgate.evaluators.text import (
-    Spellings,
-    entity_accuracy,
-    entity_hits,
-    tokens,
-    word_errors,
-)
+from callgate.evaluators.text import Spellings, entity_accuracy, tokens
+from callgate.evaluators.turn_text import compare_turn
 from callgate.speech.audio import Audio
 from callgate.speech.protocols import ASREngine
 from callgate.traces.model import CallTrace
@@ -198,28 +193,25 @@ class TTSAccuracy:
         errs = ref_words = issues = 0
         hits_all = []
         rows: list[dict[str, Any]] = []
+        spellings = self._canon if self.spellings else None  # entities in the suite's spelling
         for t in replies:
             assert t.reply_audio is not None
             audio = ctx.load_audio(t.reply_audio.sha256)
             heard = _transcribe(ctx, judge, audio)
-            said, judged = self._canon(t.reply_text), self._canon(heard)
-            we = word_errors(said, judged, normalized=True)
-            flags = audio_issues(audio, t.reply_text)
             entities = _reply_entities(call, t.reply_text)
-            if self.spellings:
-                entities = [self._canon(e) for e in entities]
-            hits = entity_hits(entities, said, judged, normalized=True)
-            hits_all += hits
-            errs += we.substitutions + we.deletions + we.insertions
-            ref_words += we.ref_len
+            tt = compare_turn(t.reply_text, heard, entities, spellings=spellings)
+            flags = audio_issues(audio, t.reply_text)
+            hits_all += tt.entities
+            errs += tt.words.errors
+            ref_words += tt.words.ref_len
             issues += bool(flags)
             rows.append(
                 {
                     "turn": t.index,
                     "intended": t.reply_text,
                     "heard": heard,
-                    "tts_wer": we.wer,
-                    "tts_substitutions": [list(p) for p in we.substitution_pairs()],
+                    "tts_wer": tt.wer,
+                    "tts_substitutions": [list(p) for p in tt.words.substituted],
                     "flags": flags,
                 }
             )
