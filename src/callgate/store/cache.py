@@ -26,6 +26,9 @@ def _key(*parts: str) -> str:
 
 
 class SpeechCache:
+    # False: never read an entry, compute everything again (benchmarks/simulation.py's naive run).
+    reuse = True
+
     def __init__(self, root: Path, blobs: BlobStore) -> None:
         self.root = root
         self.blobs = blobs
@@ -34,6 +37,8 @@ class SpeechCache:
         return self.root / kind / key[:2] / f"{key}.json"
 
     def _read(self, path: Path) -> dict | None:
+        if not self.reuse:
+            return None
         try:
             return json.loads(path.read_text())
         except (FileNotFoundError, json.JSONDecodeError):
