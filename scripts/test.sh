@@ -6,7 +6,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
-CALLGATE_EXTRAS="speech,dev,agents,kokoro" source "$ROOT/scripts/setup.sh"
+CALLGATE_EXTRAS="speech,dev,agents,kokoro,ray" source "$ROOT/scripts/setup.sh"
 cd "$ROOT"
 ruff check src tests scripts benchmarks plugins examples
 ruff format --check src tests scripts benchmarks plugins examples

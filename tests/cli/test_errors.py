@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -182,3 +183,14 @@ def test_other_bad_arguments(tmp_path: Path, cli) -> None:  # type: ignore[no-un
     assert_clean_failure(code, err, "tag=value", store)
     code, _o, err = cli("calls", "--store", str(store))
     assert code == 2 and "no callgate store here" in err
+
+
+def test_bad_executor_choices(tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    store = tmp_path / "store"
+    code, _o, err = cli(*ONE_CALL, "--address", "127.0.0.1:6379", "--store", str(store))
+    assert_clean_failure(code, err, "--address: executor 'local' runs on this machine", store)
+    code, _o, err = cli(*ONE_CALL, "--executor", "nosuch", "--store", str(store))
+    assert_clean_failure(code, err, "unknown executor 'nosuch' (known: inline, local, ray)", store)
+    monkeypatch.setitem(sys.modules, "ray", None)  # as when the ray extra is not installed
+    code, _o, err = cli(*ONE_CALL, "--executor", "ray", "--until-decided", "--store", str(store))
+    assert_clean_failure(code, err, "pip install 'callgate[ray]'", store)

@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 
 from callgate.cli.console import err, out
-from callgate.cli.options import DEFAULT_STORE, StoreOpt
+from callgate.cli.options import DEFAULT_STORE, AddressOpt, ExecutorOpt, StoreOpt
 from callgate.cli.steps import default_suite, demo_decision, do_evaluate, do_run
 from callgate.errors import UsageError
 from callgate.plugins import canonical_plugin, load_plugin_modules
@@ -100,7 +100,8 @@ def run(
     workers: Annotated[
         int | None, typer.Option(help="Worker processes (default: one per core).")
     ] = None,
-    executor: Annotated[str, typer.Option(help="local (process pool) or inline.")] = "local",
+    executor: ExecutorOpt = "local",
+    address: AddressOpt = None,
     evaluate: Annotated[
         bool, typer.Option("--evaluate/--no-evaluate", help="Score the calls when done.")
     ] = True,
@@ -141,7 +142,11 @@ def run(
 
     Example: callgate run -v baseline -v candidate --grid default -c channel=phone
     Example: callgate run -v baseline -v candidate --until-decided --looks 4 --out gate-out
+    Example: callgate run -v baseline -v candidate --executor ray --address 10.0.0.5:6379
     """
+    from callgate.execution.executors import create_executor
+
+    create_executor(executor, workers, address)  # a bad choice fails before anything is written
     if until_decided:
         from callgate.cli.until_decided import run_until_decided
 
@@ -161,6 +166,7 @@ def run(
             looks,
             max_calls,
             out_dir,
+            address=address,
         )
         raise SystemExit(done.code)
     adaptive_only = {
@@ -186,6 +192,7 @@ def run(
             workers,
             executor,
             evaluate,
+            address=address,
         ).code
     )
 
@@ -313,7 +320,8 @@ def evaluate(
     workers: Annotated[
         int | None, typer.Option(help="Worker processes (default: one per core).")
     ] = None,
-    executor: Annotated[str, typer.Option(help="local (process pool) or inline.")] = "local",
+    executor: ExecutorOpt = "local",
+    address: AddressOpt = None,
     store: StoreOpt = DEFAULT_STORE,
 ) -> None:
     """Score every call of a run with its suite's evaluators and rules (the suite's `evaluation:`
@@ -322,11 +330,13 @@ def evaluate(
     Scores are stored with the evaluator names and parameters; re-running only fills in what is
     missing. Prints a per-variant summary; `callgate export` writes the full table.
     """
+    from callgate.execution.executors import create_executor
     from callgate.store.db import Store
 
+    create_executor(executor, workers, address)
     st = Store.open(store, create=False)
     row = st.run(run_id) if run_id else st.latest_run()
-    raise typer.Exit(do_evaluate(st, row.run_id, workers, executor))
+    raise typer.Exit(do_evaluate(st, row.run_id, workers, executor, address=address))
 
 
 @app.command()

@@ -15,3 +15,16 @@ StoreOpt = Annotated[
     ),
 ]
 DEFAULT_STORE = Path("callgate-store")
+ExecutorOpt = Annotated[
+    str,
+    typer.Option(
+        help="local (process pool), inline, or ray (a Ray cluster: docs/scaling.md).",
+    ),
+]
+AddressOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="With --executor ray: the cluster to join, HOST:PORT or auto (default: start a "
+        "private Ray on this machine, stopped at the end).",
+    ),
+]

@@ -95,7 +95,11 @@ def prepare_run(
 
 
 def execute_with_progress(
-    p: Prepared, workers: int | None, executor: str, only: set[str] | None = None
+    p: Prepared,
+    workers: int | None,
+    executor: str,
+    only: set[str] | None = None,
+    address: str | None = None,
 ) -> Any:
     """Run the plan's missing calls (``only``: just these) with a progress bar; the outcome."""
     from callgate.execution.runner import execute
@@ -120,6 +124,7 @@ def execute_with_progress(
             on_start=on_start,
             on_call=on_call,
             only=only,
+            address=address,
         )
 
 
@@ -136,6 +141,7 @@ def do_run(
     workers: int | None,
     executor: str,
     evaluate: bool = True,
+    address: str | None = None,
 ) -> RunDone:
     p = prepare_run(
         store_dir, suite, variants, grid, cohort, scenario, split, repeats, seed, workers
@@ -152,7 +158,7 @@ def do_run(
         highlight=False,
     )
     t0 = time.perf_counter()
-    outcome = execute_with_progress(p, workers, executor)
+    outcome = execute_with_progress(p, workers, executor, address=address)
     wall = time.perf_counter() - t0
     stored = len(store.stored_call_ids(run_plan.run_id))
     audio_s = sum(t.duration_s for t in store.calls(run_plan.run_id)) if outcome.done else 0.0
@@ -168,7 +174,7 @@ def do_run(
     if evaluate and not outcome.failed:
         # Rules as the suite file has them now: a rule edited since the calls ran re-scores them.
         rules = p.suite.suite.evaluation
-        code = do_evaluate(store, run_plan.run_id, workers, executor, rules)
+        code = do_evaluate(store, run_plan.run_id, workers, executor, rules, address=address)
         if code:
             return done(code)
     if outcome.failed:
@@ -189,6 +195,7 @@ def do_evaluate(
     executor: str,
     rules: EvaluationRules | None = None,
     summary: bool = True,
+    address: str | None = None,
 ) -> int:
     """Score a run's unscored calls with ``rules`` (the suite's evaluation block as the caller
     has it now), or else with the rules of the suite the run stored; ``summary``: print the
@@ -218,6 +225,7 @@ def do_evaluate(
             workers=workers,
             on_start=on_start,
             on_call=progress.advance,
+            address=address,
         )
     if outcome.failed:
         first = next(iter(outcome.failed.items()))

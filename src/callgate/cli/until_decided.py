@@ -42,6 +42,7 @@ def run_until_decided(
     looks: int,
     max_calls: int | None,
     out_dir: Path | None,
+    address: str | None = None,
 ) -> RunDone:
     if len(variants) != 2:
         raise UsageError("give the baseline and the candidate: -v A -v B", field="--variant")
@@ -115,7 +116,7 @@ def run_until_decided(
         if max_calls is not None and len(have | only) > max_calls and last is not None:
             last = _stop(p, last, "budget")
             break
-        outcome = execute_with_progress(p, workers, executor, only)
+        outcome = execute_with_progress(p, workers, executor, only, address)
         if outcome.interrupted:
             err.print("interrupted: finished calls are stored; run the same command to resume")
             return RunDone(130, p.plan.run_id, p.names)
@@ -128,7 +129,13 @@ def run_until_decided(
         # Calls that could not be scored are reported by do_evaluate and drop out of the gate;
         # its exit code is not the run's (1 means BLOCK here).
         do_evaluate(
-            p.store, p.plan.run_id, workers, executor, p.suite.suite.evaluation, summary=False
+            p.store,
+            p.plan.run_id,
+            workers,
+            executor,
+            p.suite.suite.evaluation,
+            summary=False,
+            address=address,
         )
         decision, report = _gate(p, policy, base_name, cand_name, design, settled)
         wanted = open_slices(decision) if decision.label == "UNDECIDED" else []

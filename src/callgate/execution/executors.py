@@ -1,12 +1,14 @@
 """Executors run call jobs and hand back results as they finish.
 
 ``inline`` runs in the calling process (tests, debugging); ``local`` uses a pool of worker
-processes on this machine. A distributed executor (Ray) fills the same protocol: results must be
-idempotent because the store deduplicates by call id.
+processes on this machine; ``ray`` (:mod:`callgate.execution.ray_executor`) runs on a Ray cluster.
+A distributed executor may finish a job twice (a retried worker): results must be idempotent, and
+the caller keeps the first (the store deduplicates by call id).
 """
 
 from __future__ import annotations
 
+import inspect
 import multiprocessing as mp
 import os
 import signal
@@ -14,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Protocol, TypeVar
 
+from callgate.errors import UsageError
 from callgate.registry import Registry
 
 J = TypeVar("J")
@@ -33,6 +36,21 @@ class Executor(Protocol):
 
 
 EXECUTORS: Registry[Executor] = Registry("executor", "callgate.executors")
+
+
+def create_executor(name: str, workers: int | None = None, address: str | None = None) -> Executor:
+    """The executor ``name``; ``address`` (a cluster to join) goes only to a factory that takes
+    one. Cheap: an executor connects or starts workers when it is given jobs."""
+    if address is None:
+        return EXECUTORS.create(name, workers=workers)
+    factory = EXECUTORS.factory(name)
+    params = inspect.signature(factory).parameters.values()
+    if not any(p.name == "address" or p.kind is p.VAR_KEYWORD for p in params):
+        raise UsageError(
+            f"executor {name!r} runs on this machine: --address needs --executor ray",
+            field="--address",
+        )
+    return factory(workers=workers, address=address)
 
 
 class InlineExecutor:

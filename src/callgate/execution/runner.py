@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from callgate.errors import UsageError
-from callgate.execution.executors import EXECUTORS
+from callgate.execution.executors import create_executor
 from callgate.plugins import loaded_plugin_modules
 from callgate.registry import resolved_parts
 from callgate.scenarios.cohorts import expand, parse_filters, select
@@ -152,6 +152,21 @@ def _run_one(job: CallJob) -> tuple[str, str | None, str | None]:
         return job.call_id, None, f"{detail}\n{traceback.format_exc(limit=6)}"
 
 
+def pair_groups(jobs: list[CallJob]) -> list[list[CallJob]]:
+    """The jobs grouped by call seed (one scenario, cohort and repeat: the variants of one paired
+    call), in plan order. A group runs in one worker, one call after the other, so the variants
+    share what they hear alike (the caller's audio, the line, Whisper's encoder output:
+    :mod:`callgate.speech.whisper_encoder`) while it is still in memory."""
+    groups: dict[int, list[CallJob]] = {}
+    for job in jobs:
+        groups.setdefault(job.seed, []).append(job)
+    return list(groups.values())
+
+
+def _run_group(jobs: list[CallJob]) -> list[tuple[str, str | None, str | None]]:
+    return [_run_one(job) for job in jobs]
+
+
 @dataclass
 class RunOutcome:
     run_id: str
@@ -172,11 +187,14 @@ def execute(
     on_start: Callable[[int, int], None] | None = None,
     on_call: Callable[[str, str | None], None] | None = None,
     only: set[str] | None = None,
+    address: str | None = None,
 ) -> RunOutcome:
     """Store every planned call not stored yet; ``only``: just these call ids (an adaptive run's
-    batch). The run is marked finished once every planned call is stored."""
+    batch); ``address``: the cluster a distributed executor joins. The run is marked finished once
+    every planned call is stored."""
     from callgate.traces.model import CallTrace
 
+    ex = create_executor(executor, workers, address)  # a bad choice leaves no run behind
     store.ensure_run(run_plan.run_id, run_plan.spec, len(run_plan.jobs))
     have = store.stored_call_ids(run_plan.run_id)
     wanted = [j for j in run_plan.jobs if only is None or j.call_id in only]
@@ -185,13 +203,18 @@ def execute(
         on_start(len(wanted), len(wanted) - len(todo))
     outcome = RunOutcome(run_plan.run_id, len(wanted), len(wanted) - len(todo), 0, {}, 0.0)
     t0 = time.perf_counter()
-    ex = EXECUTORS.create(executor, workers=workers)
+    stored: set[str] = set()
+    # Absolute: a worker on a cluster node may not share this process's working directory.
+    init_args = (str(store.root.resolve()), run_plan.spec.plugins.modules)
     try:
-        for cid, blob, err in ex.map_unordered(
-            _run_one, todo, _init, (str(store.root), run_plan.spec.plugins.modules)
-        ):
+        results = ex.map_unordered(_run_group, pair_groups(todo), _init, init_args)
+        for cid, blob, err in (r for group in results for r in group):
+            if cid in stored or (blob is None and cid in outcome.failed):
+                continue  # finished twice (a retried worker): stored and counted once
             if blob is not None:
                 store.put_call(CallTrace.model_validate_json(blob))
+                stored.add(cid)
+                outcome.failed.pop(cid, None)
                 outcome.done += 1
             else:
                 outcome.failed[cid] = err or "unknown error"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from callgate.execution.executors import EXECUTORS
+from callgate.execution.executors import create_executor
 from callgate.plugins import load_plugin_modules, loaded_plugin_modules
 from callgate.store.db import Store
 from callgate.store.records import Attribution, CallScores
@@ -97,12 +97,14 @@ def score_run(
     workers: int | None = None,
     on_start: Callable[[int, int], None] | None = None,
     on_call: Callable[[], None] | None = None,
+    address: str | None = None,
 ) -> ScoringOutcome:
     from callgate.evaluators.suite import build_all, resolved_spec
 
     run_spec = store.run(run_id).spec
     # The run's own plugin modules, and any given now (an evaluator plugin added to score with).
     load_plugin_modules(run_spec.plugins.modules)
+    ex = create_executor(executor, workers, address)  # before anything is written
     modules = list(dict.fromkeys([*run_spec.plugins.modules, *loaded_plugin_modules()]))
     resolved = resolved_spec(spec, build_all(spec))  # fills in default parameters before hashing
     spec_hash = store.set_evaluation(run_id, resolved)
@@ -111,12 +113,16 @@ def score_run(
     out = ScoringOutcome(already=len(have))
     if on_start:
         on_start(len(todo) + len(have), len(have))
-    ex = EXECUTORS.create(executor, workers=workers)
     jobs = [(run_id, cid) for cid in todo]
-    init_args = (str(store.root), resolved, run_spec, modules)
+    init_args = (str(store.root.resolve()), resolved, run_spec, modules)
+    scored: set[str] = set()
     for call_id, scores, err in ex.map_unordered(_score, jobs, _init, init_args):
+        if call_id in scored or (scores is None and call_id in out.failed):
+            continue  # scored twice (a retried worker): counted once
         if scores is not None:
             store.put_scores(run_id, spec_hash, call_id, scores)
+            scored.add(call_id)
+            out.failed.pop(call_id, None)
             out.scored += 1
         else:
             out.failed[call_id] = err or "unknown error"
