@@ -37,7 +37,8 @@ from callgate.scenarios import load_suite
 from callgate.speech import whisper_encoder
 from callgate.speech.asr_whisper import WhisperASR
 from callgate.speech.audio import Audio
-from callgate.speech.protocols import ASRResult
+from callgate.speech.packing import transcribe_packed
+from callgate.speech.protocols import ASRHints, ASRResult
 from callgate.store.blobs import BlobStore
 from callgate.store.db import Store
 from callgate.variants import load_variants
@@ -94,13 +95,15 @@ def main() -> None:
     audio = sum(c.duration for c in clips)
     print(f"{len(clips)} recognised turns from {len(calls)} baseline calls, {audio:.0f} s of audio")
     whisper_encoder.CAPACITY = 0  # every clip encoded as new, in all three ways
-    single, packed = WhisperASR(), WhisperASR(pack_utterances=True)
-    single.load()
-    packed._whisper = single.load()  # one model in memory for both
+    whisper = WhisperASR()  # one model for all three: packing is the engine's transcribe_many
+    whisper.load()
+    hints = ASRHints()
 
-    alone, t_alone = timed(lambda: single.transcribe_many(clips))
-    per_call, t_call = timed(lambda: [r for cs, _ in calls for r in packed.transcribe_many(cs)])
-    across, t_across = timed(lambda: packed.transcribe_many(clips))
+    alone, t_alone = timed(lambda: [whisper.transcribe(c) for c in clips])
+    per_call, t_call = timed(
+        lambda: [r for cs, _ in calls for r in transcribe_packed(whisper, cs, hints)]
+    )
+    across, t_across = timed(lambda: transcribe_packed(whisper, clips, hints))
 
     def line(name: str, results: list[ASRResult], secs: float) -> None:
         wer = corpus_wer(list(zip(said, [r.text for r in results], strict=True)))
